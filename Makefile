@@ -1,0 +1,36 @@
+# ironlb developer entry points. `make setup` and `make test` are what the README and CI use.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := frr bird2 gobgpd exabgp keepalived openssh-server arping tcpdump sshpass iproute2 socat curl
+
+.PHONY: setup system-packages venv test lint lab lab-down clean
+
+setup: system-packages venv
+
+system-packages:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  echo ">> apt-get install $(APT_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	else echo ">> not root: skipping apt packages ($(APT_PACKAGES))"; fi
+
+venv:
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+
+test:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: test
+
+lab: setup
+	$(BIN)/ironlb lab up --rollout
+
+lab-down:
+	$(BIN)/ironlb lab down
+
+clean:
+	rm -rf $(VENV) build *.egg-info

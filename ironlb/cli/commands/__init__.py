@@ -1,0 +1,1 @@
+"""ironlb/cli/commands."""
