@@ -8,6 +8,9 @@ APT_PACKAGES := frr bird2 gobgpd exabgp keepalived openssh-server arping tcpdump
 
 setup: system-packages venv
 
+$(BIN)/pytest:
+	$(MAKE) setup
+
 system-packages:
 	@if [ "$$(id -u)" = 0 ]; then \
 	  echo ">> apt-get install $(APT_PACKAGES)"; \
@@ -19,7 +22,7 @@ venv:
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 
-test:
+test: $(BIN)/pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q -p no:cacheprovider
