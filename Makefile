@@ -2,7 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := frr bird2 gobgpd exabgp keepalived openssh-server arping tcpdump sshpass iproute2 socat curl
+APT_PACKAGES := frr bird2 gobgpd exabgp keepalived openssh-server arping tcpdump sshpass iproute2 socat curl nftables prometheus
 
 .PHONY: setup system-packages venv test lint lab lab-down clean
 
@@ -14,7 +14,7 @@ $(BIN)/pytest:
 system-packages:
 	@if [ "$$(id -u)" = 0 ]; then \
 	  echo ">> apt-get install $(APT_PACKAGES)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
 	else echo ">> not root: skipping apt packages ($(APT_PACKAGES))"; fi
 
 venv:
