@@ -1,0 +1,1 @@
+"""Speaker membership: signed UDP heartbeats between speakers (codec, sans-IO protocol, shell)."""
