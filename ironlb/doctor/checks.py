@@ -176,12 +176,7 @@ def _foreign_status(snap: Snapshot, opts: Options) -> Iterator[Finding]:
 @check("pool-capacity")
 def pool_capacity(snap: Snapshot, opts: Options) -> Iterator[Finding]:
     all_pools = view.pools(snap)
-    used: dict[tuple[str, int], set[str]] = {}
-    for svc in snap.of("Service"):
-        for ip in view.ingress_ips(svc):
-            for pool in all_pools:
-                if pool.contains(ip):
-                    used.setdefault((pool.name, 6 if ":" in ip else 4), set()).add(ip)
+    used = view.addresses_in_use(snap, all_pools)
     for pool in all_pools:
         for family in (4, 6):
             size = pool.size(family)

@@ -90,6 +90,17 @@ def ingress_ips(svc: Obj) -> list[str]:
     return [i["ip"] for i in ingress if isinstance(i, dict) and i.get("ip")]
 
 
+def addresses_in_use(snap: Snapshot, all_pools: list[Pool]) -> dict[tuple[str, int], set[str]]:
+    """(pool name, family) → the distinct Service addresses inside that pool."""
+    used: dict[tuple[str, int], set[str]] = {}
+    for svc in snap.of("Service"):
+        for ip in ingress_ips(svc):
+            for pool in all_pools:
+                if pool.contains(ip):
+                    used.setdefault((pool.name, 6 if ":" in ip else 4), set()).add(ip)
+    return used
+
+
 def service_pool(svc: Obj, all_pools: list[Pool]) -> Pool | None:
     annotations = (svc.get("metadata") or {}).get("annotations") or {}
     for key in ALLOCATED_FROM:
