@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from rich.console import Console, Group
@@ -62,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
         from ironlb.kube.client import Kube, load_api_client
 
         kube = Kube(load_api_client(args.kubeconfig))
-    console = Console()
+    # Piped output is read by scripts and grep: do not fold rows to 80 columns.
+    console = Console(width=None if sys.stdout.isatty() else 200)
     if not args.watch:
         console.print(build_tables(_read(args, kube), args.lb_class))
         return 0
