@@ -1,0 +1,1 @@
+"""Layer 2 announcement: ARP/NDP codecs, duplicate probe, responder core and raw-socket shell."""
