@@ -87,3 +87,13 @@ def test_cli_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str
     bad.write_text("address-pools:\n- protocol: layer2\n")
     assert main(["migrate-configmap", str(bad)]) == 2
     assert "address-pools[0].name: missing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_output_is_valid_metallb_config(case: str) -> None:
+    from ironlb.config import build_config
+
+    result = migrate_configmap((DATA / f"{case}.yaml").read_text())
+    built = build_config(result.manifests)
+    assert built.errors == []
+    assert len(built.config.pools) >= 1
