@@ -1,1 +1,65 @@
-"""Network-namespace fixtures (owned by the netns work)."""
+"""Network-namespace fixtures (owned by the netns work).
+
+``netns_topology(spec, prefix=...)`` builds a :class:`ironlb.netns.Topology` and tears it down
+after the test whatever happens; ``netns_topology_module`` does the same once per module.
+Every caller passes its own prefix (namespaces are ``<prefix>-<host>``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+
+import pytest
+
+from ironlb.netns import Topology, cleanup_stale
+from ironlb.netns.topology import live_prefixes
+
+TopologyFactory = Callable[..., Topology]
+
+
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root: network namespaces (CI runs as root)")
+
+
+def _factory(made: list[Topology]) -> TopologyFactory:
+    def build(
+        spec: Mapping[str, Iterable[str]],
+        prefix: str = "ilb-nt",
+        *,
+        hosts: Iterable[str] = (),
+    ) -> Topology:
+        _require_root()
+        if prefix not in live_prefixes():
+            cleanup_stale(prefix)  # leftovers of a crashed earlier run with this prefix
+        topo = Topology.from_dict(spec, prefix=prefix, hosts=hosts)
+        made.append(topo)
+        return topo
+
+    return build
+
+
+def _teardown(made: list[Topology]) -> None:
+    for topo in reversed(made):
+        topo.teardown()
+
+
+@pytest.fixture
+def netns_topology() -> Iterator[TopologyFactory]:
+    """Factory: ``netns_topology({"lan": ("a", "b")}, prefix="ilb-xx") -> Topology``."""
+    made: list[Topology] = []
+    try:
+        yield _factory(made)
+    finally:
+        _teardown(made)
+
+
+@pytest.fixture(scope="module")
+def netns_topology_module() -> Iterator[TopologyFactory]:
+    """The module-scoped twin of ``netns_topology`` (one topology for a whole test module)."""
+    made: list[Topology] = []
+    try:
+        yield _factory(made)
+    finally:
+        _teardown(made)
