@@ -1,0 +1,90 @@
+"""Pure: the ServiceL2Status objects this node should have, and the writes to get there.
+
+Like MetalLB, one ServiceL2Status per (Service, announcing node) in the speaker's namespace,
+labelled `metallb.io/node`, `metallb.io/service-name`, `metallb.io/service-namespace`, with
+`status: {node, serviceName, serviceNamespace, interfaces: [{name}]}`. MetalLB names them
+`l2-<random>`; ironlb derives the suffix from (node, Service) so a restarted speaker finds and
+reuses its own objects instead of leaving duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+NODE_LABEL = "metallb.io/node"
+SERVICE_NAME_LABEL = "metallb.io/service-name"
+SERVICE_NAMESPACE_LABEL = "metallb.io/service-namespace"
+API_VERSION = "metallb.io/v1beta1"
+
+ServiceKey = tuple[str, str]  # (namespace, name)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusPlan:
+    create: list[dict[str, Any]] = field(default_factory=list)  # full objects, status included
+    update: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (name, status)
+    delete: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.create or self.update or self.delete)
+
+
+def object_name(node: str, key: ServiceKey) -> str:
+    digest = hashlib.sha256(f"{node}/{key[0]}/{key[1]}".encode()).hexdigest()
+    return f"l2-{digest[:10]}"
+
+
+def status_body(node: str, key: ServiceKey, interfaces: Iterable[str]) -> dict[str, Any]:
+    return {
+        "node": node,
+        "serviceName": key[1],
+        "serviceNamespace": key[0],
+        "interfaces": [{"name": name} for name in sorted(set(interfaces))],
+    }
+
+
+def build_object(node: str, namespace: str, key: ServiceKey, interfaces: Iterable[str]):
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ServiceL2Status",
+        "metadata": {
+            "name": object_name(node, key),
+            "namespace": namespace,
+            "labels": {
+                NODE_LABEL: node,
+                SERVICE_NAME_LABEL: key[1],
+                SERVICE_NAMESPACE_LABEL: key[0],
+            },
+        },
+        "status": status_body(node, key, interfaces),
+    }
+
+
+def plan_status(
+    node: str,
+    namespace: str,
+    want: Mapping[ServiceKey, Iterable[str]],
+    existing: Iterable[Mapping[str, Any]],
+) -> StatusPlan:
+    """`want`: Services this node announces → interfaces; `existing`: objects in the cache."""
+    plan = StatusPlan()
+    seen: set[ServiceKey] = set()
+    for obj in existing:
+        meta = obj.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        if labels.get(NODE_LABEL) != node or meta.get("namespace") != namespace:
+            continue
+        key = (labels.get(SERVICE_NAMESPACE_LABEL, ""), labels.get(SERVICE_NAME_LABEL, ""))
+        if key not in want or key in seen:
+            plan.delete.append(meta.get("name", ""))
+            continue
+        seen.add(key)
+        body = status_body(node, key, want[key])
+        if (obj.get("status") or {}) != body:
+            plan.update.append((meta.get("name", ""), body))
+    for key in sorted(want.keys() - seen):
+        plan.create.append(build_object(node, namespace, key, want[key]))
+    return plan
