@@ -1,0 +1,126 @@
+"""What every platform provides, and the shared behaviour of IOS-like CLIs.
+
+A platform is a class overriding only what differs (netmiko's pattern): the device type and
+error pattern, `parse(running) -> BgpIntent`, `render(intent) -> list[str]` (indented one space
+per level), `negate(line)`, and how the configuration is made durable (`save`) or thrown away
+after a rejected line (`discard`). Platforms never import netmiko: `conn` is duck-typed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from ..model import BgpIntent
+
+
+class Platform:
+    name: ClassVar[str] = ""
+    device_type: ClassVar[str] = ""
+    # A line of device output matching this means the last command was rejected.
+    error_pattern: ClassVar[str] = r"(?m)^% .*$"
+    show_running: ClassVar[str] = "show running-config"
+    exit_line: ClassVar[str | None] = "exit"
+    seq_step: ClassVar[int] = 5
+    # Candidate-configuration platforms (Junos, VyOS) discard a failed change instead of
+    # sending reverting lines.
+    transactional: ClassVar[bool] = False
+
+    def parse(self, running: str) -> BgpIntent:
+        raise NotImplementedError
+
+    def render(self, intent: BgpIntent) -> list[str]:
+        raise NotImplementedError
+
+    def negate(self, line: str) -> str:
+        return line[3:] if line.startswith("no ") else f"no {line}"
+
+    def key(self, line: str) -> str:
+        """Lines with the same key in the same place overwrite each other."""
+        return line
+
+    def covers(self, line: str) -> str | None:
+        """Removing `line` also removes the lines (here and below) starting with the result."""
+        return None
+
+    def negatable(self, line: str, whole: bool = False) -> bool:
+        """Whether a header line can be removed with its subtree in one negation (`whole`: the
+        BGP process itself may go, when reverting a change that created it)."""
+        return True
+
+    def encrypted(self, password: str) -> bool:
+        """Whether the device shows this password only in an encrypted form."""
+        return False
+
+    # ----- device operations (conn is a netmiko connection) --------------------------------
+
+    def save(self, conn: Any) -> str:
+        return str(conn.save_config())
+
+    def commit(self, conn: Any) -> str:
+        """Transactional platforms: make the candidate active (called before save)."""
+        return ""
+
+    def confirm(self, conn: Any) -> str:
+        """Transactional platforms: confirm a `commit confirmed` once the device still answers."""
+        return ""
+
+    def discard(self, conn: Any) -> str:
+        """Transactional platforms: throw the candidate away (while still in config mode)."""
+        return ""
+
+
+KEYED_NEIGHBOR = re.compile(
+    r"^neighbor (\S+) (remote-as|description|password|ebgp-multihop|bfd profile|bfd interval)\b"
+)
+
+
+class IosLike(Platform):
+    """Cisco-style `router bgp N` / `neighbor X ...` / `address-family` CLIs."""
+
+    device_type = "cisco_ios"
+
+    def key(self, line: str) -> str:
+        m = KEYED_NEIGHBOR.match(line)
+        if m:
+            return f"neighbor {m.group(1)} {m.group(2)}"
+        for word in ("bgp router-id", "maximum-paths", "detect-multiplier", "receive-interval",
+                     "transmit-interval"):  # fmt: skip
+            if line.startswith(word + " "):
+                return word
+        return line
+
+    def covers(self, line: str) -> str | None:
+        m = re.match(r"^neighbor (\S+) remote-as ", line)
+        return f"neighbor {m.group(1)} " if m else None
+
+    def negatable(self, line: str, whole: bool = False) -> bool:
+        if line.startswith("router bgp "):
+            return whole
+        return not line.startswith("address-family ")
+
+
+def blocks(running: str) -> list[tuple[int, str]]:
+    """Running-config text → (indent, stripped line), skipping blanks and `!` comments."""
+    out = []
+    for raw in running.splitlines():
+        text = raw.rstrip()
+        stripped = text.strip()
+        if not stripped or stripped.startswith("!") or stripped.startswith("#"):
+            continue
+        out.append((len(text) - len(text.lstrip()), stripped))
+    return out
+
+
+def sections(running: str) -> list[tuple[tuple[str, ...], str]]:
+    """Running-config text → (parents, line) using indentation (any width)."""
+    out: list[tuple[tuple[str, ...], str]] = []
+    stack: list[tuple[int, str]] = []
+    for indent, line in blocks(running):
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        if line.startswith("exit") or line == "end":
+            continue
+        out.append((tuple(s for _, s in stack), line))
+        stack.append((indent, line))
+    return out
