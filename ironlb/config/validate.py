@@ -96,7 +96,15 @@ def build_config(objects: Iterable[Mapping[str, Any]]) -> ConfigResult:
         if parsed is not None:
             _add(result, parsed)
     cfg = result.config
-    checks = (_pool_overlaps, _pool_refs, _community_refs, _peer_refs, _bfd_refs, _aggregation)
+    checks = (
+        _pool_overlaps,
+        _pool_refs,
+        _community_refs,
+        _peer_refs,
+        _bfd_refs,
+        _aggregation,
+        _bfd_echo_ipv6,
+    )
     for check in checks:
         result.errors.extend(check(cfg))
     return result
@@ -218,3 +226,26 @@ def _aggregation(cfg: Config) -> Iterator[m.ConfigError]:
                         f"{length} is shorter than prefix /{widest} of {text!r} in "
                         f"IPAddressPool {pool.name}",
                     )
+
+
+def _bfd_echo_ipv6(cfg: Config) -> Iterator[m.ConfigError]:
+    # MetalLB: BFD echo mode does not work for IPv6, so a peer with an echo profile
+    # must not be given IPv6 pools.
+    reported: set[str] = set()
+    for adv in cfg.bgp_advertisements.values():
+        v6_pools = [p for p in cfg.pools_of(adv) if any(r[2] == 6 for r in cfg.pools[p].ranges)]
+        if not v6_pools:
+            continue
+        for peer_name in adv.peers or sorted(cfg.bgp_peers):
+            peer = cfg.bgp_peers.get(peer_name)
+            profile = cfg.bfd_profiles.get(peer.bfd_profile or "") if peer else None
+            if peer is None or profile is None or not profile.echo_mode or peer.name in reported:
+                continue
+            reported.add(peer.name)
+            yield _err(
+                peer,
+                "spec.bfdProfile",
+                f"BFDProfile {profile.name!r} has echoMode, which cannot be used for IPv6 "
+                f"IPAddressPool {v6_pools[0]} advertised to this peer by "
+                f"BGPAdvertisement {adv.name}",
+            )

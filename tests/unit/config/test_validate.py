@@ -138,3 +138,24 @@ def test_aggregation_shorter_than_pool_prefix() -> None:
 def test_invalid_objects_are_left_out_but_others_kept() -> None:
     result = build_config([pool("bad", "203.0.113.9-203.0.113.1"), pool("good", "203.0.113.16/28")])
     assert list(result.config.pools) == ["good"] and not result.ok
+
+
+def test_bfd_echo_with_ipv6_pool() -> None:
+    objs = [
+        pool("v6", "2001:db8::/120"),
+        mk("BFDProfile", "echo", {"echoMode": True}),
+        peer("p", bfdProfile="echo"),
+        mk("BGPAdvertisement", "b", {"ipAddressPools": ["v6"]}),
+    ]
+    assert messages(objs) == [
+        "BGPPeer metallb-system/p: spec.bfdProfile: BFDProfile 'echo' has echoMode, which cannot "
+        "be used for IPv6 IPAddressPool v6 advertised to this peer by BGPAdvertisement b"
+    ]
+    objs[0] = pool("v4", "203.0.113.0/28")
+    objs[3] = mk("BGPAdvertisement", "b", {"ipAddressPools": ["v4"]})
+    assert messages(objs) == []
+
+
+def test_duplicate_list_entries() -> None:
+    errs = build_config([mk("L2Advertisement", "l2", {"interfaces": ["eth0", "eth0"]})]).errors
+    assert [(e.field, e.reason) for e in errs] == [("spec.interfaces[1]", "duplicate entry 'eth0'")]
