@@ -46,6 +46,31 @@ class Rest:
         config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)
         self.api = client.ApiClient(cfg)
 
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: Obj | None = None,
+        query: list[tuple[str, str]] | None = None,
+        content_type: str = "application/json",
+        timeout: float | tuple[float, float] = 10.0,
+    ) -> Any:
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        method_, url, headers_, body_, post = self.api.param_serialize(
+            method,
+            path,
+            query_params=query or [],
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        resp = self.api.call_api(method_, url, headers_, body_, post, _request_timeout=timeout)
+        if resp.status >= 400:
+            raise ApiException(status=resp.status, reason=resp.reason)
+        return resp
+
     def call(
         self,
         method: str,
@@ -55,18 +80,8 @@ class Rest:
         content_type: str = "application/json",
         timeout: float = 10.0,
     ) -> Obj:
-        resp = self.api.call_api(
-            path,
-            method,
-            query_params=query or [],
-            header_params={"Content-Type": content_type, "Accept": "application/json"},
-            body=body,
-            auth_settings=["BearerToken"],
-            _preload_content=False,
-            _return_http_data_only=True,
-            _request_timeout=timeout,
-        )
-        data = resp.data
+        resp = self._request(method, path, body, query, content_type, timeout)
+        data = resp.read()
         return json.loads(data) if data else {}
 
     def list(self, kind: str) -> list[Obj]:
@@ -111,20 +126,16 @@ class Rest:
                 listed = self.call("GET", PATHS[kind])
                 rv = listed.get("metadata", {}).get("resourceVersion", "")
                 wake()
-                resp = self.api.call_api(
-                    PATHS[kind],
+                resp = self._request(
                     "GET",
-                    query_params=[
+                    PATHS[kind],
+                    query=[
                         ("watch", "true"),
                         ("resourceVersion", rv),
                         ("allowWatchBookmarks", "true"),
                         ("timeoutSeconds", "60"),
                     ],
-                    header_params={"Accept": "application/json"},
-                    auth_settings=["BearerToken"],
-                    _preload_content=False,
-                    _return_http_data_only=True,
-                    _request_timeout=(5, 90),
+                    timeout=(5, 90),
                 )
                 for _line in _lines(resp):
                     if stop.is_set():
@@ -136,7 +147,7 @@ class Rest:
 
 def _lines(resp: Any) -> Any:
     buf = b""
-    for chunk in resp.stream(4096, decode_content=False):
+    for chunk in resp.response.stream(4096):
         buf += chunk
         while b"\n" in buf:
             line, buf = buf.split(b"\n", 1)
