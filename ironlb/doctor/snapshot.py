@@ -21,6 +21,7 @@ KINDS: dict[str, tuple[str, str, str, bool]] = {
     "Community": ("metallb.io", "v1beta1", "communities", True),
     "ServiceL2Status": ("metallb.io", "v1beta1", "servicel2statuses", True),
     "ServiceBGPStatus": ("metallb.io", "v1beta1", "servicebgpstatuses", True),
+    "BGPSessionState": ("metallb.io", "v1beta1", "bgpsessionstates", True),
     "Service": ("", "v1", "services", True),
     "Node": ("", "v1", "nodes", False),
     "ConfigMap": ("", "v1", "configmaps", True),
@@ -67,17 +68,19 @@ class Snapshot:
     @classmethod
     def from_cluster(cls, kube: Any) -> Snapshot:
         """Read every kind doctor needs through `ironlb.kube.Kube` (plain dicts)."""
-        from ironlb.kube.client import NotFound, Resource
+        from ironlb.kube.client import NotFound, Resource, TransportError
 
         snap = cls(source="cluster", live=True)
         for kind, (group, version, plural, namespaced) in KINDS.items():
             res = Resource(group, version, plural, kind, namespaced)
             try:
-                items, _rv = kube.list(res)
+                items = kube.list(res)["items"]
             except NotFound:
                 if kind not in OPTIONAL_KINDS:
                     snap.errors.append(f"{kind}: the API server does not serve {plural}")
                 continue
+            except TransportError as exc:
+                raise OSError(f"cannot reach the API server: {exc}") from None
             for obj in items:
                 obj.setdefault("kind", kind)
                 snap.add(obj)

@@ -11,6 +11,7 @@ from ironlb.doctor import diagnose
 from ironlb.doctor.checks import Options
 from ironlb.doctor.render import render_json, render_text
 from ironlb.doctor.snapshot import Snapshot
+from ironlb.kube.errors import ApiError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         snap = _snapshot(args)
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, yaml.YAMLError, ApiError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     report = diagnose(snap, Options(args.lb_class, args.exhaustion_threshold))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from ironlb.kube.errors import ApiError
 from ironlb.migrate.configmap import MigrationError, migrate_configmap
 
 
@@ -32,10 +33,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _read_source(args: argparse.Namespace) -> dict | str:
     if args.from_cluster:
-        from ironlb.kube.client import CONFIGMAPS, Kube, load_api_client
+        from ironlb.kube.client import CONFIGMAPS, Kube, NotFound, load_api_client
 
         kube = Kube(load_api_client(args.kubeconfig))
-        return kube.get(CONFIGMAPS, args.namespace, args.name)
+        try:
+            return kube.get(CONFIGMAPS, args.name, args.namespace)
+        except NotFound:
+            raise MigrationError(
+                f"ConfigMap {args.namespace}/{args.name} not found in the cluster"
+            ) from None
     if not args.file:
         raise MigrationError("give a FILE, '-' for stdin, or --from-cluster")
     if args.file == "-":
@@ -46,7 +52,7 @@ def _read_source(args: argparse.Namespace) -> dict | str:
 def run(args: argparse.Namespace) -> int:
     try:
         result = migrate_configmap(_read_source(args))
-    except (MigrationError, OSError, yaml.YAMLError) as exc:
+    except (MigrationError, OSError, yaml.YAMLError, ApiError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for warning in result.warnings:

@@ -1,0 +1,116 @@
+"""doctor, status and migrate-configmap against a live API (the emulator, through the
+real kubernetes client): each mistake built in the cluster is reported; a healthy
+cluster reports nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+import pytest
+
+from ironlb.cli.main import main
+from ironlb.kube.client import (
+    CONFIGMAPS,
+    DAEMONSETS,
+    EVENTS,
+    IPADDRESSPOOLS,
+    L2ADVERTISEMENTS,
+    NAMESPACES,
+    SERVICES,
+    AlreadyExists,
+    Kube,
+)
+from tests.unit.doctor import objects as o
+
+
+@pytest.fixture
+def cluster(apiserver_with_crds: Any) -> tuple[Kube, str]:
+    kube = Kube(apiserver_with_crds.api_client())
+    for ns in ("metallb-system", "kube-system", "default"):
+        # A real cluster (and the emulator) already has default and kube-system.
+        with contextlib.suppress(AlreadyExists):
+            kube.create(NAMESPACES, {"metadata": {"name": ns}})
+    kube.create(IPADDRESSPOOLS, o.pool("web", "203.0.113.10-203.0.113.11"))
+    kube.create(L2ADVERTISEMENTS, o.l2adv("web-l2", "web"))
+    return kube, apiserver_with_crds.kubeconfig
+
+
+def add_service(kube: Kube, name: str, *ips: str) -> None:
+    svc = o.service(name, *ips, pool_name="web" if ips else None)
+    status = svc.pop("status")
+    created = kube.create(SERVICES, svc)
+    if ips:
+        created["status"] = status
+        kube.replace(SERVICES, created, subresource="status")
+
+
+def doctor(kubeconfig: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+    code = main(["doctor", "--kubeconfig", kubeconfig, "-o", "json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_healthy_cluster(cluster: tuple[Kube, str], capsys: pytest.CaptureFixture[str]) -> None:
+    kube, kubeconfig = cluster
+    add_service(kube, "shop", "203.0.113.10")
+    code, report = doctor(kubeconfig, capsys)
+    assert (code, report["findings"]) == (0, [])
+    assert report["source"] == "cluster"
+
+
+def test_mistakes_in_cluster(cluster: tuple[Kube, str], capsys: pytest.CaptureFixture[str]) -> None:
+    kube, kubeconfig = cluster
+    add_service(kube, "shop", "203.0.113.10")
+    add_service(kube, "cart", "203.0.113.11")
+    add_service(kube, "waiting")
+    kube.create(EVENTS, o.event("Service", "waiting", "AllocationFailed", "no available IPs"))
+    kube.create(IPADDRESSPOOLS, o.pool("dark", "203.0.113.64/28"))
+    kube.create(DAEMONSETS, o.daemonset("svclb-web-1", "kube-system", "rancher/klipper-lb:v0.4"))
+    cm = o.configmap("config", "metallb-system", {"config": "address-pools: []\n"})
+    kube.create(CONFIGMAPS, cm)
+    code, report = doctor(kubeconfig, capsys)
+    found = {f["code"]: f for f in report["findings"]}
+    assert code == 2
+    assert set(found) == {
+        "pool-not-advertised",
+        "pool-exhausted",
+        "service-pending",
+        "klipper-active",
+        "legacy-configmap",
+    }
+    assert found["service-pending"]["why"] == "AllocationFailed: no available IPs"
+    assert found["pool-exhausted"]["objects"] == ["IPAddressPool metallb-system/web"]
+    assert found["klipper-active"]["objects"] == ["DaemonSet kube-system/svclb-web-1"]
+
+
+def test_status_and_migrate_from_cluster(
+    cluster: tuple[Kube, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    kube, kubeconfig = cluster
+    add_service(kube, "shop", "203.0.113.10")
+    assert main(["status", "--kubeconfig", kubeconfig]) == 0
+    out = capsys.readouterr().out
+    assert "shop" in out and "203.0.113.10" in out and "50.0%" in out
+    text = "address-pools:\n- name: old\n  protocol: layer2\n  addresses: [203.0.113.96/28]\n"
+    kube.create(CONFIGMAPS, o.configmap("config", "metallb-system", {"config": text}))
+    assert main(["migrate-configmap", "--from-cluster", "--kubeconfig", kubeconfig]) == 0
+    assert "name: old-l2" in capsys.readouterr().out
+    assert (
+        main(["migrate-configmap", "--from-cluster", "--kubeconfig", kubeconfig, "--name", "nope"])
+        == 2
+    )
+    assert "metallb-system/nope not found" in capsys.readouterr().err
+
+
+def test_unreachable_cluster_is_a_clean_error(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "
+        "'http://127.0.0.1:9'}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\n"
+        "current-context: c\nusers:\n- name: u\n  user: {}\n"
+    )
+    assert main(["doctor", "--kubeconfig", str(kubeconfig)]) == 2
+    assert "error:" in capsys.readouterr().err
