@@ -70,6 +70,7 @@ class FakeKube:
         self.fail_lists = 0
         self.calls: list[tuple[str, Any]] = []
         self.watch_rvs: list[str | None] = []
+        self.streams: list[FakeStream] = []
 
     # ------------------------------------------------------------ test helpers
 
@@ -184,4 +185,6 @@ class FakeKube:
             oldest = self.history[0][0] if self.history else self.rv + 1
             if since < getattr(self, "compacted_at", 0) or (self.history and since < oldest - 1):
                 raise Gone(410, "Expired", f"too old resource version: {since}")
-        return FakeStream(self, resource, since, float(timeout_seconds or 300))
+        stream = FakeStream(self, resource, since, float(timeout_seconds or 300))
+        self.streams.append(stream)
+        return stream
