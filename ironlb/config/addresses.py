@@ -14,6 +14,8 @@ import ipaddress
 from collections.abc import Hashable, Iterable, Sequence
 from typing import TypeVar
 
+from ironlb.config.quoting import q
+
 AddressRange = tuple[int, int, int]
 """`(first, last, family)`: inclusive integer bounds; family is 4 or 6."""
 
@@ -30,7 +32,7 @@ def _parse_ip(text: str, what: str) -> ipaddress.IPv4Address | ipaddress.IPv6Add
     try:
         return ipaddress.ip_address(text.strip())
     except ValueError:
-        raise AddressError(f"{what} {text.strip()!r} is not an IP address") from None
+        raise AddressError(f"{what} {q(text.strip())} is not an IP address") from None
 
 
 def parse_range(text: str) -> AddressRange:

@@ -15,6 +15,7 @@ from typing import Any
 
 from ironlb.config import model as m
 from ironlb.config.addresses import AddressError, parse_range
+from ironlb.config.quoting import q
 from ironlb.config.selectors import LabelSelector, SelectorError, parse_selector
 from ironlb.log import Secret
 
@@ -47,7 +48,7 @@ def parse_duration(text: Any) -> float:
     if text == "0":
         return 0.0
     if not _DURATION_RE.match(text):
-        raise ValueError(f'{text!r} is not a duration (like "90s", "1m30s", "500ms")')
+        raise ValueError(f'{q(text)} is not a duration (like "90s", "1m30s", "500ms")')
     return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
 
 
@@ -63,18 +64,20 @@ def parse_community(text: Any) -> m.BGPCommunity:
         a, b, c = (_uint(p, 32, text) for p in parts[1:])
         return m.LargeCommunity(a, b, c)
     if len(parts) == 4:
-        raise ValueError(f"{text!r}: a large community is written large:<uint32>:<uint32>:<uint32>")
+        raise ValueError(
+            f"{q(text)}: a large community is written large:<uint32>:<uint32>:<uint32>"
+        )
     raise ValueError(
-        f"{text!r} is not a community (65000:100, large:65000:1:2, or a Community alias name)"
+        f"{q(text)} is not a community (65000:100, large:65000:1:2, or a Community alias name)"
     )
 
 
 def _uint(part: str, bits: int, text: str) -> int:
     if not part.isdigit() or not part.isascii():
-        raise ValueError(f"{text!r}: {part!r} is not a number")
+        raise ValueError(f"{q(text)}: {q(part)} is not a number")
     value = int(part)
     if value >= 1 << bits:
-        raise ValueError(f"{text!r}: {part} does not fit in {bits} bits")
+        raise ValueError(f"{q(text)}: {part} does not fit in {bits} bits")
     return value
 
 
@@ -160,7 +163,7 @@ class _Spec:
             if not isinstance(item, str):
                 self.ctx.error(f"{self.f(key)}[{i}]", f"must be a string, not {_type_name(item)}")
             elif unique and item in out:
-                self.ctx.error(f"{self.f(key)}[{i}]", f"duplicate entry {item!r}")
+                self.ctx.error(f"{self.f(key)}[{i}]", f"duplicate entry {q(item)}")
             else:
                 out.append(item)
         return tuple(out)
@@ -189,10 +192,10 @@ def _ip_text(spec: _Spec, key: str, v4_only: bool = False) -> str | None:
     try:
         ip = ipaddress.ip_address(text)
     except ValueError:
-        spec.ctx.error(spec.f(key), f"{text!r} is not an IP address")
+        spec.ctx.error(spec.f(key), f"{q(text)} is not an IP address")
         return None
     if v4_only and ip.version != 4:
-        spec.ctx.error(spec.f(key), f"{text!r} must be an IPv4 address")
+        spec.ctx.error(spec.f(key), f"{q(text)} must be an IPv4 address")
         return None
     return str(ip)
 
@@ -214,7 +217,7 @@ def _pool(ctx: _Ctx, raw: Any, meta: dict[str, Any]) -> m.IPAddressPool:
         try:
             ranges.append(parse_range(text))
         except AddressError as exc:
-            ctx.error(f"spec.addresses[{i}]", f"{text!r}: {exc}")
+            ctx.error(f"spec.addresses[{i}]", f"{q(text)}: {exc}")
     return m.IPAddressPool(
         name=meta["name"],
         namespace=meta["namespace"],
@@ -327,7 +330,7 @@ def _community(ctx: _Ctx, raw: Any, meta: dict[str, Any]) -> m.Community:
             ctx.error(entry.f("value"), str(exc))
             continue
         if any(a.name == name for a in aliases):
-            ctx.error(entry.f("name"), f"duplicate alias {name!r}")
+            ctx.error(entry.f("name"), f"duplicate alias {q(name)}")
             continue
         aliases.append(m.CommunityAlias(name, value, parsed))
     return m.Community(meta["name"], meta["namespace"], tuple(aliases), labels=meta["labels"])
@@ -433,7 +436,7 @@ def _asn(spec: _Spec, key: str, required: bool = False) -> int | None:
 def _peer_asn(spec: _Spec) -> tuple[int | None, str | None]:
     dynamic = spec.string("dynamicASN")
     if dynamic is not None and dynamic not in ("internal", "external"):
-        spec.ctx.error(spec.f("dynamicASN"), f"{dynamic!r} must be internal or external")
+        spec.ctx.error(spec.f("dynamicASN"), f"{q(dynamic)} must be internal or external")
         dynamic = None
     if spec.raw.get("peerASN") is None and dynamic is None and "dynamicASN" not in spec.raw:
         spec.ctx.error(spec.f("peerASN"), "is required (or spec.dynamicASN)")
@@ -458,7 +461,7 @@ def _timers(spec: _Spec) -> tuple[float, float, bool, bool]:
     keepalive = _duration(spec, "keepaliveTime")
     hold_set, keepalive_set = hold is not None, keepalive is not None
     if hold is not None and hold != 0 and hold < 3:
-        spec.ctx.error(spec.f("holdTime"), f"{spec.raw['holdTime']!r} must be 0 or at least 3s")
+        spec.ctx.error(spec.f("holdTime"), f"{q(spec.raw['holdTime'])} must be 0 or at least 3s")
     if hold is None:
         hold = 90.0 if keepalive is None else keepalive * 3
     if keepalive is None:
@@ -466,7 +469,7 @@ def _timers(spec: _Spec) -> tuple[float, float, bool, bool]:
     elif keepalive > hold:
         spec.ctx.error(
             spec.f("keepaliveTime"),
-            f"{spec.raw['keepaliveTime']!r} must not be longer than holdTime ({hold:g}s)",
+            f"{q(spec.raw['keepaliveTime'])} must not be longer than holdTime ({hold:g}s)",
         )
     return hold, keepalive, hold_set, keepalive_set
 
@@ -567,14 +570,14 @@ def parse_object_errors(obj: Any) -> tuple[m.ConfigObject | None, list[m.ConfigE
     api = obj.get("apiVersion")
     group, _, version = api.partition("/") if isinstance(api, str) else ("", "", "")
     if group != m.GROUP:
-        ctx.error("apiVersion", f"{api!r} is not in the {m.GROUP} group")
+        ctx.error("apiVersion", f"{q(api)} is not in the {m.GROUP} group")
         return None, ctx.errors
     if kind not in _PARSERS:
-        ctx.error("kind", f"{kind!r} is not a {m.GROUP} kind ({', '.join(_PARSERS)})")
+        ctx.error("kind", f"{q(kind)} is not a {m.GROUP} kind ({', '.join(_PARSERS)})")
         return None, ctx.errors
     if version not in VERSIONS[kind]:
         served = " or ".join(f"{m.GROUP}/{v}" for v in VERSIONS[kind])
-        ctx.error("apiVersion", f"{api!r}: {kind} is served as {served}")
+        ctx.error("apiVersion", f"{q(api)}: {kind} is served as {served}")
         return None, ctx.errors
     parsed = _PARSERS[kind](ctx, obj.get("spec"), _meta(ctx, obj, version))
     return (None, ctx.errors) if ctx.errors else (parsed, [])

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ironlb.config.quoting import q
+
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
@@ -80,12 +82,12 @@ def label_key_problem(key: Any) -> str | None:
         return f"key must be a string, not {type(key).__name__}"
     prefix, _, name = key.rpartition("/")
     if "/" in key and not prefix:
-        return f"key {key!r}: prefix must not be empty"
+        return f"key {q(key)}: prefix must not be empty"
     if prefix and (len(prefix) > 253 or not _DNS1123_SUBDOMAIN_RE.match(prefix)):
-        return f"key {key!r}: prefix must be a DNS subdomain"
+        return f"key {q(key)}: prefix must be a DNS subdomain"
     if not name or len(name) > 63 or not _NAME_RE.match(name):
         return (
-            f"key {key!r}: name must be 1-63 characters of alphanumerics, '-', '_' or '.',"
+            f"key {q(key)}: name must be 1-63 characters of alphanumerics, '-', '_' or '.',"
             " starting and ending with an alphanumeric"
         )
     return None
@@ -97,7 +99,7 @@ def label_value_problem(value: Any) -> str | None:
         return f"value must be a string, not {type(value).__name__}"
     if value and (len(value) > 63 or not _NAME_RE.match(value)):
         return (
-            f"value {value!r}: must be at most 63 characters of alphanumerics, '-', '_' or '.',"
+            f"value {q(value)}: must be at most 63 characters of alphanumerics, '-', '_' or '.',"
             " starting and ending with an alphanumeric"
         )
     return None
@@ -151,7 +153,7 @@ def _parse_requirement(item: Any, field: str) -> Requirement:
     op = item.get("operator")
     if op not in OPERATORS:
         raise SelectorError(
-            f"{field}.operator", f"{op!r} is not a valid operator (one of {', '.join(OPERATORS)})"
+            f"{field}.operator", f"{q(op)} is not a valid operator (one of {', '.join(OPERATORS)})"
         )
     values = item.get("values") or []
     if not isinstance(values, list):
@@ -165,7 +167,7 @@ def _parse_requirement(item: Any, field: str) -> Requirement:
         if problem:
             raise SelectorError(f"{field}.values[{j}]", problem)
         if value in values[:j]:
-            raise SelectorError(f"{field}.values[{j}]", f"duplicate value {value!r}")
+            raise SelectorError(f"{field}.values[{j}]", f"duplicate value {q(value)}")
     return Requirement(key=item["key"], operator=op, values=tuple(sorted(values)))
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from ironlb.config import model as m
 from ironlb.config.addresses import find_overlaps, format_range, shortest_prefix
 from ironlb.config.parse import is_metallb, parse_community, parse_object_errors
+from ironlb.config.quoting import q
 from ironlb.config.selectors import matches_any
 
 
@@ -130,7 +131,7 @@ def _pool_overlaps(cfg: Config) -> Iterator[m.ConfigError]:
         yield _err(
             pb,
             f"spec.addresses[{ib}]",
-            f"{pb.addresses[ib]!r} overlaps {pa.addresses[ia]!r} of IPAddressPool "
+            f"{q(pb.addresses[ib])} overlaps {q(pa.addresses[ia])} of IPAddressPool "
             f"{pa.namespace + '/' if pa.namespace else ''}{pa.name} (spec.addresses[{ia}]) "
             f"at {format_range(common)}",
         )
@@ -145,7 +146,7 @@ def _pool_refs(cfg: Config) -> Iterator[m.ConfigError]:
         for i, name in enumerate(adv.ip_address_pools):
             if name not in cfg.pools:
                 yield _err(
-                    adv, f"spec.ipAddressPools[{i}]", f"IPAddressPool {name!r} does not exist"
+                    adv, f"spec.ipAddressPools[{i}]", f"IPAddressPool {q(name)} does not exist"
                 )
 
 
@@ -158,7 +159,7 @@ def _community_refs(cfg: Config) -> Iterator[m.ConfigError]:
                 yield _err(
                     com,
                     f"spec.communities[{i}].name",
-                    f"alias {alias.name!r} is already defined by Community {first.name}",
+                    f"alias {q(alias.name)} is already defined by Community {first.name}",
                 )
     values = cfg.community_aliases()
     for name, adv in list(cfg.bgp_advertisements.items()):
@@ -193,20 +194,20 @@ def _community_reason(text: str, exc: ValueError) -> str:
         if text in _WELL_KNOWN
         else ""
     )
-    return f"{text!r} is neither a community value nor a Community alias{hint}"
+    return f"{q(text)} is neither a community value nor a Community alias{hint}"
 
 
 def _peer_refs(cfg: Config) -> Iterator[m.ConfigError]:
     for adv in cfg.bgp_advertisements.values():
         for i, name in enumerate(adv.peers):
             if name not in cfg.bgp_peers:
-                yield _err(adv, f"spec.peers[{i}]", f"BGPPeer {name!r} does not exist")
+                yield _err(adv, f"spec.peers[{i}]", f"BGPPeer {q(name)} does not exist")
 
 
 def _bfd_refs(cfg: Config) -> Iterator[m.ConfigError]:
     for peer in cfg.bgp_peers.values():
         if peer.bfd_profile is not None and peer.bfd_profile not in cfg.bfd_profiles:
-            yield _err(peer, "spec.bfdProfile", f"BFDProfile {peer.bfd_profile!r} does not exist")
+            yield _err(peer, "spec.bfdProfile", f"BFDProfile {q(peer.bfd_profile)} does not exist")
 
 
 def _aggregation(cfg: Config) -> Iterator[m.ConfigError]:
@@ -223,7 +224,7 @@ def _aggregation(cfg: Config) -> Iterator[m.ConfigError]:
                     yield _err(
                         adv,
                         f"spec.{key}",
-                        f"{length} is shorter than prefix /{widest} of {text!r} in "
+                        f"{length} is shorter than prefix /{widest} of {q(text)} in "
                         f"IPAddressPool {pool.name}",
                     )
 
@@ -245,7 +246,7 @@ def _bfd_echo_ipv6(cfg: Config) -> Iterator[m.ConfigError]:
             yield _err(
                 peer,
                 "spec.bfdProfile",
-                f"BFDProfile {profile.name!r} has echoMode, which cannot be used for IPv6 "
+                f"BFDProfile {q(profile.name)} has echoMode, which cannot be used for IPv6 "
                 f"IPAddressPool {v6_pools[0]} advertised to this peer by "
                 f"BGPAdvertisement {adv.name}",
             )

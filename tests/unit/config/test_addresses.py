@@ -76,8 +76,8 @@ def test_cidr_with_host_bits_is_masked(family: int, data: st.DataObject) -> None
         ("10.0.0.9-10.0.0.1", "range end is before its start"),
         ("10.0.0.1-::1", "range mixes IPv4 and IPv6"),
         ("2001:db8::1-10.0.0.1", "range mixes IPv6 and IPv4"),
-        ("10.0.0.1-", "range end '' is not an IP address"),
-        ("nonsense", "address 'nonsense' is not an IP address"),
+        ("10.0.0.1-", 'range end "" is not an IP address'),
+        ("nonsense", 'address "nonsense" is not an IP address'),
         ("", "is empty"),
     ],
 )

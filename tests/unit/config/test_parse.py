@@ -94,7 +94,7 @@ def test_reversed_range_message_is_exact() -> None:
     err = error_of(obj("IPAddressPool", {"addresses": ["203.0.113.1/32", "10.0.0.9-10.0.0.1"]}))
     assert str(err) == (
         "IPAddressPool metallb-system/x: spec.addresses[1]: "
-        "'10.0.0.9-10.0.0.1': range end is before its start"
+        '"10.0.0.9-10.0.0.1": range end is before its start'
     )
     assert (err.kind, err.name, err.field) == ("IPAddressPool", "x", "spec.addresses[1]")
 
@@ -160,26 +160,26 @@ def test_peer_password_is_never_shown() -> None:
         ({"myASN": 0}, "spec.myASN", "ASN 0 is out of range 1..4294967295"),
         ({"peerASN": 4294967296}, "spec.peerASN", "ASN 4294967296 is out of range 1..4294967295"),
         ({"myASN": None}, "spec.myASN", "is required"),
-        ({"holdTime": "2s"}, "spec.holdTime", "'2s' must be 0 or at least 3s"),
-        ({"holdTime": "500ms"}, "spec.holdTime", "'500ms' must be 0 or at least 3s"),
+        ({"holdTime": "2s"}, "spec.holdTime", '"2s" must be 0 or at least 3s'),
+        ({"holdTime": "500ms"}, "spec.holdTime", '"500ms" must be 0 or at least 3s'),
         (
             {"holdTime": "9s", "keepaliveTime": "10s"},
             "spec.keepaliveTime",
-            "'10s' must not be longer than holdTime (9s)",
+            '"10s" must not be longer than holdTime (9s)',
         ),
         ({"holdTime": 90}, "spec.holdTime", 'must be a duration string like "90s", not an integer'),
         (
             {"holdTime": "90"},
             "spec.holdTime",
-            '\'90\' is not a duration (like "90s", "1m30s", "500ms")',
+            '"90" is not a duration (like "90s", "1m30s", "500ms")',
         ),
-        ({"peerAddress": "10.0.0.300"}, "spec.peerAddress", "'10.0.0.300' is not an IP address"),
-        ({"routerID": "2001:db8::1"}, "spec.routerID", "'2001:db8::1' must be an IPv4 address"),
+        ({"peerAddress": "10.0.0.300"}, "spec.peerAddress", '"10.0.0.300" is not an IP address'),
+        ({"routerID": "2001:db8::1"}, "spec.routerID", '"2001:db8::1" must be an IPv4 address'),
         ({"peerPort": 0}, "spec.peerPort", "0 is out of range 1..16384"),
         (
             {"dynamicASN": "both", "peerASN": None},
             "spec.dynamicASN",
-            "'both' must be internal or external",
+            '"both" must be internal or external',
         ),
         ({"dynamicASN": "external"}, "spec.dynamicASN", "cannot be set together with spec.peerASN"),
         (
@@ -229,7 +229,7 @@ def test_all_errors_of_one_object_are_collected() -> None:
         "spec.addresses[1]",
         "spec.autoAssign",
     ]
-    assert errors[1].reason == "'1.2.3.4-::1': range mixes IPv4 and IPv6"
+    assert errors[1].reason == '"1.2.3.4-::1": range mixes IPv4 and IPv6'
 
 
 def test_community_kind() -> None:
@@ -238,7 +238,7 @@ def test_community_kind() -> None:
     err = error_of(obj("Community", {"communities": [{"name": "a", "value": "65536:1"}]}))
     assert (err.field, err.reason) == (
         "spec.communities[0].value",
-        "'65536:1': 65536 does not fit in 16 bits",
+        '"65536:1": 65536 does not fit in 16 bits',
     )
 
 

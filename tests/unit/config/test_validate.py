@@ -65,8 +65,8 @@ def test_valid_config_is_indexed_by_name() -> None:
 
 def test_overlapping_pools_name_both_and_the_range() -> None:
     assert messages([pool("a", "203.0.113.0/24"), pool("b", "203.0.113.250-203.0.114.5")]) == [
-        "IPAddressPool metallb-system/b: spec.addresses[0]: '203.0.113.250-203.0.114.5' overlaps "
-        "'203.0.113.0/24' of IPAddressPool metallb-system/a (spec.addresses[0]) "
+        'IPAddressPool metallb-system/b: spec.addresses[0]: "203.0.113.250-203.0.114.5" overlaps '
+        '"203.0.113.0/24" of IPAddressPool metallb-system/a (spec.addresses[0]) '
         "at 203.0.113.250-203.0.113.255"
     ]
 
@@ -98,11 +98,11 @@ def test_missing_references() -> None:
     ).errors
     assert sorted(str(e) for e in errs) == [
         "BGPAdvertisement metallb-system/b: spec.communities[0]: "
-        "'silver' is neither a community value nor a Community alias",
-        "BGPAdvertisement metallb-system/b: spec.peers[0]: BGPPeer 'ghost' does not exist",
-        "BGPPeer metallb-system/p: spec.bfdProfile: BFDProfile 'fast' does not exist",
+        '"silver" is neither a community value nor a Community alias',
+        'BGPAdvertisement metallb-system/b: spec.peers[0]: BGPPeer "ghost" does not exist',
+        'BGPPeer metallb-system/p: spec.bfdProfile: BFDProfile "fast" does not exist',
         "L2Advertisement metallb-system/l2: spec.ipAddressPools[0]: "
-        "IPAddressPool 'nope' does not exist",
+        'IPAddressPool "nope" does not exist',
     ]
 
 
@@ -127,7 +127,7 @@ def test_aggregation_shorter_than_pool_prefix() -> None:
     ).errors
     assert [str(e) for e in errs] == [
         "BGPAdvertisement metallb-system/b: spec.aggregationLength: 16 is shorter than prefix /24 "
-        "of '203.0.113.0/24' in IPAddressPool a"
+        'of "203.0.113.0/24" in IPAddressPool a'
     ]
     ok = build_config(
         [pool("a", "203.0.113.0/24"), mk("BGPAdvertisement", "b", {"aggregationLength": 24})]
@@ -148,7 +148,7 @@ def test_bfd_echo_with_ipv6_pool() -> None:
         mk("BGPAdvertisement", "b", {"ipAddressPools": ["v6"]}),
     ]
     assert messages(objs) == [
-        "BGPPeer metallb-system/p: spec.bfdProfile: BFDProfile 'echo' has echoMode, which cannot "
+        'BGPPeer metallb-system/p: spec.bfdProfile: BFDProfile "echo" has echoMode, which cannot '
         "be used for IPv6 IPAddressPool v6 advertised to this peer by BGPAdvertisement b"
     ]
     objs[0] = pool("v4", "203.0.113.0/28")
@@ -158,4 +158,4 @@ def test_bfd_echo_with_ipv6_pool() -> None:
 
 def test_duplicate_list_entries() -> None:
     errs = build_config([mk("L2Advertisement", "l2", {"interfaces": ["eth0", "eth0"]})]).errors
-    assert [(e.field, e.reason) for e in errs] == [("spec.interfaces[1]", "duplicate entry 'eth0'")]
+    assert [(e.field, e.reason) for e in errs] == [("spec.interfaces[1]", 'duplicate entry "eth0"')]

@@ -96,7 +96,7 @@ def test_stdin_and_cross_file_references(
     assert out == [
         f"OK {SEED}/kind-l2.yaml: 2 objects",
         "<stdin>:4: L2Advertisement metallb-system/extra: spec.ipAddressPools[1]: "
-        "IPAddressPool 'nope' does not exist",
+        'IPAddressPool "nope" does not exist',
         "1 error(s) in 2 file(s)",
     ]
 
