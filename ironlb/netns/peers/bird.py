@@ -76,7 +76,7 @@ def bird_bgp_conf(
             f"hold time {n.get('hold', 90)};",
             "connect retry time 1;",
             "error wait time 1, 2;",
-            f"{fam} {{ import all; export none; }};",
+            f"{fam} {{ import all; export none; {'' if n.get('multihop') else 'gateway direct;'} }};",
         ]
         if n.get("password"):
             body.append(f'password "{n["password"]}";')
@@ -86,6 +86,8 @@ def bird_bgp_conf(
             body.append("passive on;")
         if n.get("multihop"):
             body.append("multihop;")
+        elif n["asn"] == local_asn:
+            body.append("direct;")  # iBGP defaults to multihop in BIRD
         lines.append(f"protocol bgp {n['name']} {{ " + " ".join(body) + " }")
     return "\n".join(lines) + "\n" + extra
 
