@@ -70,13 +70,14 @@ def bird_bgp_conf(
         )
     for n in neighbors:
         fam = "ipv6" if n.get("ipv6") else "ipv4"
+        gateway = "" if n.get("multihop") else "gateway direct;"
         body = [
             f"local as {local_asn};",
             f"neighbor {n['address']} as {n['asn']};",
             f"hold time {n.get('hold', 90)};",
             "connect retry time 1;",
             "error wait time 1, 2;",
-            f"{fam} {{ import all; export none; {'' if n.get('multihop') else 'gateway direct;'} }};",
+            f"{fam} {{ import all; export none; {gateway} }};",
         ]
         if n.get("password"):
             body.append(f'password "{n["password"]}";')
