@@ -32,6 +32,8 @@ class ResourceType:
     field_selectors: tuple[str, ...] = BASE_FIELDS
     strategic_merge: bool = True
     unconditional_update: bool = True
+    # Some registries answer DELETE with the object, the rest with a Success Status.
+    return_deleted_object: bool = False
     name_rule: str = "subdomain"  # or "label" (DNS-1123) / "label1035" (DNS-1035)
     # CRD-only data
     crd: dict[str, Any] | None = None
@@ -131,6 +133,7 @@ def builtin_types() -> list[ResourceType]:
             default_status={"loadBalancer": {}},
             field_selectors=(*BASE_FIELDS, "spec.clusterIP", "spec.type"),
             name_rule="label1035",
+            return_deleted_object=True,
         ),
         _rt("", "v1", "endpoints", "Endpoints", True, short_names=["ep"], singular="endpoints"),
         _rt(
@@ -155,11 +158,20 @@ def builtin_types() -> list[ResourceType]:
             status_subresource=True,
             default_status={"phase": "Pending", "qosClass": "BestEffort"},
             field_selectors=_POD_FIELDS,
+            return_deleted_object=True,
         ),
         _rt("", "v1", "events", "Event", True, short_names=["ev"], field_selectors=_EVENT_FIELDS),
         _rt("", "v1", "secrets", "Secret", True, field_selectors=(*BASE_FIELDS, "type")),
         _rt("", "v1", "configmaps", "ConfigMap", True, short_names=["cm"]),
-        _rt("", "v1", "serviceaccounts", "ServiceAccount", True, short_names=["sa"]),
+        _rt(
+            "",
+            "v1",
+            "serviceaccounts",
+            "ServiceAccount",
+            True,
+            short_names=["sa"],
+            return_deleted_object=True,
+        ),
         _rt(
             "discovery.k8s.io",
             "v1",

@@ -54,6 +54,7 @@ def type_from_crd(crd: Obj) -> ResourceType:
         generation=True,
         strategic_merge=False,
         unconditional_update=False,
+        return_deleted_object=True,
         crd=crd,
         storage_version=storage,
     )

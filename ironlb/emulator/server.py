@@ -464,7 +464,7 @@ class ApiServer:
         dry_run = "All" in request.query.getall("dryRun", []) or "All" in (body.get("dryRun") or [])
         pre = body.get("preconditions") or {}
         obj, gone_now = self.store.delete(t.rt, t.namespace, t.name, self.clock(), pre, dry_run)
-        if not gone_now or t.rt.crd is not None:
+        if not gone_now or t.rt.return_deleted_object:
             return respond(self._out(t, obj))
         return respond(
             {
