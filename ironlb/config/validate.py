@@ -41,12 +41,12 @@ class Config:
         """Names of the pools an advertisement applies to (none listed or selected: all)."""
         if adv.selects_all_pools:
             return sorted(self.pools)
-        by_label = [
-            name
-            for name, pool in self.pools.items()
-            if adv.ip_address_pool_selectors
-            and matches_any(adv.ip_address_pool_selectors, pool.labels)
-        ]
+        selectors = adv.ip_address_pool_selectors
+        by_label = (
+            [name for name, pool in self.pools.items() if matches_any(selectors, pool.labels)]
+            if selectors
+            else []
+        )
         return sorted({*(p for p in adv.ip_address_pools if p in self.pools), *by_label})
 
     def l2_advertisements_for(self, pool: str) -> list[m.L2Advertisement]:
