@@ -26,6 +26,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+# gobgp's API enum for session_state.
+_STATES = ("unknown", "idle", "connect", "active", "opensent", "openconfirm", "established")
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 
@@ -148,7 +150,8 @@ class GobgpRouter:
         result: dict[str, str] = {}
         for n in json.loads(out) if out else []:
             addr = n.get("conf", {}).get("neighbor_address", "")
-            result[addr] = str(n.get("state", {}).get("session_state", ""))
+            state = n.get("state", {}).get("session_state", 0)
+            result[addr] = _STATES[state] if isinstance(state, int) and state < 7 else str(state)
         return result
 
 
