@@ -72,6 +72,19 @@ class LabelSelector:
             ]
         return out
 
+    def to_query(self) -> str:
+        """The selector in the API's query syntax (`a=1,b in (x,y),!c`), for list/watch."""
+        terms = [f"{k}={v}" for k, v in self.match_labels]
+        for r in self.match_expressions:
+            if r.operator == "Exists":
+                terms.append(r.key)
+            elif r.operator == "DoesNotExist":
+                terms.append(f"!{r.key}")
+            else:
+                op = "in" if r.operator == "In" else "notin"
+                terms.append(f"{r.key} {op} ({','.join(r.values)})")
+        return ",".join(terms)
+
 
 EVERYTHING = LabelSelector()
 
