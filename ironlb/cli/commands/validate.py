@@ -190,7 +190,10 @@ def check(docs: list[Doc], files: list[str], quiet: bool = False) -> Report:
     for err in result.errors:
         if err in seen:
             continue
-        docs_for = where.get((err.kind, err.namespace, err.name)) or []
+        docs_for = where.get((err.kind, err.namespace, err.name))
+        if not docs_for:  # cannot happen for cross-object errors; never lose one
+            report.fail(1, str(err))
+            continue
         # A duplicate-name error belongs to the later definition.
         doc = docs_for[-1] if err.reason.startswith("duplicate ") else docs_for[0]
         per_file[doc.source].append(f"{_loc(doc, err.field)}: {err}")
