@@ -11,7 +11,9 @@ Recovery, as client-go's reflector does it:
 - the connection failed → back off, then watch again from that resourceVersion;
 - 410 Gone (the resourceVersion was compacted) or any other API error → list again, replace
   the cache and notify every key that changed or vanished;
-- every failure backs off exponentially with jitter; a successful list or clean stream resets.
+- every failure backs off exponentially with jitter; a successful list or clean stream resets;
+  a stream that ends at once without a single event counts as a failure (no hot loop against
+  a server that sheds watches).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +38,7 @@ __all__ = ["Informer", "InformerStats", "OnChange"]
 log = get_logger("ironlb.kube.informer")
 Obj = dict[str, Any]
 OnChange = Callable[[Resource, str, str], None]
+MIN_WATCH_SECONDS = 1.0  # a stream that ends sooner with no event counts as a failure
 
 
 @dataclass
@@ -63,6 +67,7 @@ class Informer:
         backoff: Backoff | None = None,
         watch_timeout: int = 300,
         read_timeout: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.kube = kube
         self.resource = resource
@@ -74,6 +79,7 @@ class Informer:
         self.backoff = backoff or Backoff()
         self.watch_timeout = watch_timeout
         self.read_timeout = read_timeout
+        self.clock = clock
         self.synced = asyncio.Event()
         self.resource_version: str | None = None
         self.stats = InformerStats()
@@ -93,8 +99,13 @@ class Informer:
                     if need_list:
                         await self._list()
                         need_list = False
-                    await self._watch()
-                    self.backoff.reset()
+                    started = self.clock()
+                    delivered = await self._watch()
+                    if delivered or self.clock() - started >= MIN_WATCH_SECONDS:
+                        self.backoff.reset()
+                    else:
+                        # Ended at once with nothing: a server shedding watches. Do not spin.
+                        await self._pause(self.backoff.next())
                 except Gone:
                     self.stats.expired += 1
                     log.info("informer.expired", resource=str(self.resource))
@@ -114,10 +125,13 @@ class Informer:
                         retry_in=round(delay, 3),
                         relist=need_list,
                     )
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stop.wait(), delay)
+                    await self._pause(delay)
         finally:
             self._close_stream()
+
+    async def _pause(self, delay: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), delay)
 
     def stop(self) -> None:
         """Ask :meth:`run` to return; safe to call from the loop at any time."""
@@ -162,13 +176,13 @@ class Informer:
 
     # -------------------------------------------------------------------- watch
 
-    async def _watch(self) -> None:
+    async def _watch(self) -> int:
         loop = asyncio.get_running_loop()
         self.stats.watches += 1
-        await asyncio.to_thread(self._stream_events, loop, self.resource_version)
+        return await asyncio.to_thread(self._stream_events, loop, self.resource_version)
 
-    def _stream_events(self, loop: asyncio.AbstractEventLoop, since: str | None) -> None:
-        """Worker thread: open the watch and post each event to the loop, in order."""
+    def _stream_events(self, loop: asyncio.AbstractEventLoop, since: str | None) -> int:
+        """Worker thread: open the watch, post each event to the loop in order; count them."""
         stream = self.kube.watch(
             self.resource,
             self.namespace,
@@ -179,14 +193,17 @@ class Informer:
             timeout_seconds=self.watch_timeout,
             read_timeout=self.read_timeout,
         )
+        delivered = 0
         with self._stream_lock:
             if self._stop.is_set():
                 stream.close()
-                return
+                return delivered
             self._stream = stream
         try:
             for event in stream:
                 loop.call_soon_threadsafe(self._apply, event)
+                delivered += 1
+            return delivered
         finally:
             with self._stream_lock:
                 self._stream = None
