@@ -57,6 +57,10 @@ class ConfigError(Exception):
     def __hash__(self) -> int:
         return hash((self.kind, self.namespace, self.name, self.field, self.reason))
 
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[str, str, str, str, str]]:
+        # Exceptions pickle through their args; keep every attribute instead.
+        return (ConfigError, (self.kind, self.name, self.field, self.reason, self.namespace))
+
 
 @dataclass(frozen=True, slots=True)
 class StandardCommunity:

@@ -314,3 +314,14 @@ def test_communities(text: str, value: object) -> None:
 def test_bad_communities(text: str) -> None:
     with pytest.raises(ValueError):
         parse_community(text)
+
+
+def test_config_error_pickles_and_compares() -> None:
+    import pickle
+
+    err = ConfigError("BGPPeer", "p", "spec.myASN", "is required", "metallb-system")
+    assert pickle.loads(pickle.dumps(err)) == err
+    assert str(err) == "BGPPeer metallb-system/p: spec.myASN: is required"
+    assert str(ConfigError("Community", "", "", "must be an object")) == (
+        "Community <unnamed>: must be an object"
+    )
