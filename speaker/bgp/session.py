@@ -351,7 +351,8 @@ class Session:
 
     def _on_open(self, msg: Open, now: float) -> None:
         c = self.config
-        if msg.asn != c.peer_asn:
+        # peer_asn 0: any external AS (BGPPeer dynamicASN: external).
+        if msg.asn != c.peer_asn and not (c.peer_asn == 0 and msg.asn != c.local_asn):
             data = min(msg.asn, 0xFFFF).to_bytes(2, "big")
             raise BgpDecodeError(ErrorCode.OPEN_MESSAGE, OpenSub.BAD_PEER_AS, data, why="peer AS")
         if c.ibgp and msg.router_id == c.router_id:
