@@ -23,7 +23,7 @@ class ModuleFailure(Exception):
 def desired(params: dict[str, Any], have: BgpIntent, pf: Platform) -> BgpIntent:
     if params.get("state") == "absent":
         return without_neighbors(have)
-    want = from_params(params)
+    want = pf.canonical(from_params(params))
     return align(want, have, params.get("update_password") or "always",
                  seq_step=pf.seq_step, encrypted=pf.encrypted)  # fmt: skip
 

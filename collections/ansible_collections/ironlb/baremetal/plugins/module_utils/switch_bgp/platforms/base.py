@@ -8,10 +8,11 @@ after a rejected line (`discard`). Platforms never import netmiko: `conn` is duc
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any, ClassVar
 
-from ..model import BgpIntent
+from ..model import BgpIntent, Neighbor, PrefixRule
 
 
 class Platform:
@@ -28,6 +29,10 @@ class Platform:
 
     def parse(self, running: str) -> BgpIntent:
         raise NotImplementedError
+
+    def canonical(self, intent: BgpIntent) -> BgpIntent:
+        """What `intent` reads back as on this platform (lossy syntaxes override it)."""
+        return intent
 
     def render(self, intent: BgpIntent) -> list[str]:
         raise NotImplementedError
@@ -124,3 +129,100 @@ def sections(running: str) -> list[tuple[tuple[str, ...], str]]:
         out.append((tuple(s for _, s in stack), line))
         stack.append((indent, line))
     return out
+
+
+PREFIX_LINE = re.compile(
+    r"^(?:ipv6 |ip )?(?:prefix-list (?P<name>\S+) )?seq (?P<seq>\d+) permit (?P<prefix>\S+)"
+    r"(?: ge \d+)?(?: le (?P<le>\d+))?$"
+)
+
+
+def prefix_rule(line: str, names: tuple[str, ...], current: str = "") -> PrefixRule | None:
+    """`[ip|ipv6] prefix-list NAME seq N permit P [le L]` (or `seq ...` inside a prefix-list
+    block named `current`) → a rule, if the list is one of `names`."""
+    m = PREFIX_LINE.match(line)
+    if not m or (m.group("name") or current) not in names:
+        return None
+    le = m.group("le")
+    return PrefixRule(
+        str(ipaddress.ip_network(m.group("prefix"))), int(le) if le else None, int(m.group("seq"))
+    )
+
+
+def neighbor_intents(nbrs: dict[str, dict[str, Any]]) -> tuple[Neighbor, ...]:
+    """Collected per-neighbor fields → Neighbor values (only neighbors with a remote AS)."""
+    return tuple(
+        Neighbor(
+            address=str(ipaddress.ip_address(a)),
+            remote_asn=v["remote_asn"],
+            description=v.get("description", ""),
+            password=v.get("password"),
+            bfd=v.get("bfd", False),
+            ebgp_multihop=v.get("ebgp_multihop"),
+        )
+        for a, v in nbrs.items()
+        if "remote_asn" in v
+    )
+
+
+def neighbor_field(n: dict[str, Any], rest: str, bfd_words: tuple[str, ...] = ("bfd",)) -> None:
+    """One `neighbor X <rest>` (or NX-OS in-block `<rest>`) line into the field dict."""
+    word, _, value = rest.partition(" ")
+    if word == "remote-as" and value.isdigit():
+        n["remote_asn"] = int(value)
+    elif word == "description":
+        n["description"] = value.strip('"')
+    elif word == "password":
+        n["password"] = value
+    elif rest in bfd_words or any(rest.startswith(w + " ") for w in bfd_words):
+        n["bfd"] = True
+    elif word == "ebgp-multihop":
+        n["ebgp_multihop"] = int(value) if value else 255
+
+
+class SetStyle(Platform):
+    """Flat `set a b c value` configurations with a candidate (Junos, VyOS): no contexts, `set`
+    negated by `delete`, single-valued leaves overwrite."""
+
+    exit_line = None
+    transactional = True
+    # Leaves whose last word is the value: their lines overwrite each other.
+    leaves: ClassVar[tuple[str, ...]] = ()
+    # Regex whose match on a removed line means "delete this whole object" (group 1).
+    whole: ClassVar[tuple[str, ...]] = ()
+
+    def negate(self, line: str) -> str:
+        for pattern in self.whole:
+            m = re.match(pattern, line)
+            if m:
+                return "delete " + m.group(1)[4:]
+        # A single-valued leaf is deleted by its path; list entries by the whole line.
+        return "delete " + self.key(line)[4:]
+
+    def key(self, line: str) -> str:
+        for leaf in self.leaves:
+            m = re.search(rf"(^| ){re.escape(leaf)} (\"[^\"]*\"|'[^']*'|\S+)$", line)
+            if m:
+                return line[: m.start(2) - 1]
+        return line
+
+    def covers(self, line: str) -> str | None:
+        for pattern in self.whole:
+            m = re.match(pattern, line)
+            if m:
+                return m.group(1) + " "
+        return None
+
+
+def set_lines(running: str) -> list[list[str]]:
+    """`set ...` lines → word lists with quotes removed (values may be quoted)."""
+    out = []
+    for raw in running.splitlines():
+        line = raw.strip()
+        if line.startswith("set "):
+            out.append([w.strip("'\"") for w in _split_quoted(line[4:])])
+    return out
+
+
+def _split_quoted(text: str) -> list[str]:
+    return re.findall(r"'[^']*'|\"[^\"]*\"|\S+", text)

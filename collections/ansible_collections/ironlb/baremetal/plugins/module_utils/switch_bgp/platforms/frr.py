@@ -22,7 +22,7 @@ from ..model import (
     Neighbor,
     PrefixRule,
 )
-from .base import IosLike, sections
+from .base import IosLike, neighbor_field, neighbor_intents, prefix_rule, sections
 
 POOLS = {"ipv4": POOLS_V4, "ipv6": POOLS_V6}
 IMPORT = {"ipv4": IMPORT_V4, "ipv6": IMPORT_V6}
@@ -97,10 +97,8 @@ class Frr(IosLike):
                 parts = line.split()
                 if len(parts) == 3:  # the default VRF only
                     asn = int(parts[2])
-            elif not ctx and (m := PL_RE.match(line)):
-                name, seq, prefix, le = m.groups()
-                if name in POOLS.values():
-                    rules.append(PrefixRule(prefix, int(le) if le else None, int(seq)))
+            elif not ctx and (rule := prefix_rule(line, tuple(POOLS.values()))):
+                rules.append(rule)
             elif not ctx and line.startswith("route-map "):
                 for fam, name in IMPORT.items():
                     if line.startswith(f"route-map {name} permit "):
@@ -114,7 +112,7 @@ class Frr(IosLike):
                 if line.startswith("bgp router-id "):
                     router_id = line.split()[2]
                 elif m := NB_RE.match(line):
-                    self._neighbor_line(nbrs, m.group(1), m.group(2))
+                    neighbor_field(nbrs.setdefault(m.group(1), {}), m.group(2))
             elif len(ctx) == 2 and ctx[0] == f"router bgp {asn}" and asn:
                 fam = ctx[1].split()[1] if ctx[1].startswith("address-family ") else ""
                 if line.startswith("maximum-paths ") and fam:
@@ -127,18 +125,7 @@ class Frr(IosLike):
             )
         fams = tuple(f for f in ("ipv4", "ipv6") if f in families)
         mp = next((max_paths[f] for f in fams if f in max_paths), None)
-        neighbors = tuple(
-            Neighbor(
-                address=a,
-                remote_asn=v["remote_asn"],
-                description=v.get("description", ""),
-                password=v.get("password"),
-                bfd=v.get("bfd", False),
-                ebgp_multihop=v.get("ebgp_multihop"),
-            )
-            for a, v in nbrs.items()
-            if "remote_asn" in v
-        )
+        neighbors = neighbor_intents(nbrs)
         return BgpIntent(
             asn=asn,
             router_id=router_id,
@@ -148,21 +135,6 @@ class Frr(IosLike):
             bfd_timers=timers,
             families=fams,
         ).normalised()
-
-    @staticmethod
-    def _neighbor_line(nbrs: dict[str, dict[str, Any]], addr: str, rest: str) -> None:
-        n = nbrs.setdefault(addr, {})
-        word, _, value = rest.partition(" ")
-        if word == "remote-as" and value.isdigit():
-            n["remote_asn"] = int(value)
-        elif word == "description":
-            n["description"] = value
-        elif word == "password":
-            n["password"] = value
-        elif word == "bfd":
-            n["bfd"] = True
-        elif word == "ebgp-multihop":
-            n["ebgp_multihop"] = int(value) if value else 255
 
     def negatable(self, line: str, whole: bool = False) -> bool:
         return line != "bfd" and super().negatable(line, whole)
