@@ -1,0 +1,1 @@
+"""Reconcilers: read the cache, decide, write only the difference."""
