@@ -76,17 +76,22 @@ def apiserver_with_crds(tmp_path: Path) -> Iterator[RunningApiserver]:
         server.close()
 
 
-@pytest.fixture
-def kubectl(apiserver: RunningApiserver) -> Callable[..., subprocess.CompletedProcess[str]]:
+Kubectl = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def kubectl_for(server: RunningApiserver) -> Kubectl:
+    """A function running the real kubectl against `server` (skips if kubectl is missing)."""
     binary = shutil.which("kubectl")
     if binary is None:
         pytest.skip("kubectl binary not found on PATH")
+    # a private discovery cache: the real one would collect a directory per ephemeral port
+    cache_dir = str(Path(server.kubeconfig).parent / "kubectl-cache")
 
     def run(
         *args: str, input: str | None = None, check: bool = True, timeout: float = 60
     ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
-            [binary, "--kubeconfig", apiserver.kubeconfig, *args],
+            [binary, "--kubeconfig", server.kubeconfig, "--cache-dir", cache_dir, *args],
             input=input,
             capture_output=True,
             text=True,
@@ -99,3 +104,8 @@ def kubectl(apiserver: RunningApiserver) -> Callable[..., subprocess.CompletedPr
         return proc
 
     return run
+
+
+@pytest.fixture
+def kubectl(apiserver: RunningApiserver) -> Kubectl:
+    return kubectl_for(apiserver)

@@ -1,0 +1,113 @@
+"""kubernetes.core.k8s (the Ansible role's module) against the emulator: create, then idempotent."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+POOL = {
+    "apiVersion": "metallb.io/v1beta1",
+    "kind": "IPAddressPool",
+    "metadata": {"name": "pool", "namespace": "default"},
+    "spec": {"addresses": ["203.0.113.0/24"]},
+}
+CONFIGMAP = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "settings", "namespace": "default"},
+    "data": {"mode": "l2"},
+}
+
+DEPLOYMENT = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "controller", "namespace": "default"},
+    "spec": {
+        "selector": {"matchLabels": {"app": "c"}},
+        "template": {
+            "metadata": {"labels": {"app": "c"}},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "c",
+                        "image": "ironlb:dev",
+                        "ports": [{"containerPort": 7472, "name": "monitoring"}],
+                    }
+                ]
+            },
+        },
+    },
+}
+
+
+def _task(name: str, definition: dict, register: str, **extra) -> dict:
+    return {
+        "name": name,
+        "kubernetes.core.k8s": {"state": "present", "definition": definition, **extra},
+        "register": register,
+    }
+
+
+def _playbook(kubeconfig: str) -> list[dict]:
+    changed_pool = {**POOL, "spec": {"addresses": ["203.0.113.0/25"]}}
+    tasks = [
+        _task("configmap create", CONFIGMAP, "cm1"),
+        _task("configmap again", CONFIGMAP, "cm2"),
+        _task("pool create", POOL, "pool1"),
+        _task("pool again", POOL, "pool2"),
+        _task("pool changed", changed_pool, "pool3"),
+        _task("deployment create", DEPLOYMENT, "deploy1"),
+        _task("deployment again", DEPLOYMENT, "deploy2"),
+        {
+            "name": "check changed flags",
+            "ansible.builtin.assert": {
+                "that": [
+                    "cm1 is changed",
+                    "cm2 is not changed",
+                    "pool1 is changed",
+                    "pool2 is not changed",
+                    "pool3 is changed",
+                    "pool3.result.spec.addresses == ['203.0.113.0/25']",
+                    "pool3.result.spec.autoAssign",
+                    "deploy1 is changed",
+                    "deploy2 is not changed",
+                ]
+            },
+        },
+    ]
+    return [
+        {
+            "hosts": "localhost",
+            "gather_facts": False,
+            "module_defaults": {"group/kubernetes.core.k8s": {"kubeconfig": kubeconfig}},
+            "vars": {"ansible_python_interpreter": sys.executable},
+            "tasks": tasks,
+        }
+    ]
+
+
+@pytest.mark.slow
+def test_kubernetes_core_k8s_create_then_idempotent(apiserver_with_crds, tmp_path: Path) -> None:
+    binary = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent))
+    if binary is None:
+        pytest.skip("ansible-playbook not installed in the venv")
+    book = tmp_path / "play.yml"
+    book.write_text(yaml.safe_dump(_playbook(apiserver_with_crds.kubeconfig), sort_keys=False))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env["ANSIBLE_LOCALHOST_WARNING"] = "false"
+    proc = subprocess.run(
+        [binary, "-i", "localhost,", "-c", "local", str(book)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "failed=0" in proc.stdout
