@@ -107,6 +107,10 @@ class BgpManager:
         self.log.info("bgp.accept.refused", peer_address=peer_ip, reason="not a configured peer")
         return None
 
+    @property
+    def listen_port(self) -> int | None:
+        return self._listener.port if self._listener is not None else None
+
     def established(self) -> dict[str, bool]:
         return {n: r.session.state is State.ESTABLISHED for n, r in self.runners.items()}
 

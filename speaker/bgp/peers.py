@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from ironlb.aio import TimerDriver
 from ironlb.log import StructLogger
+from speaker.bgp.attributes import Prefix
+from speaker.bgp.codec import Update
 from speaker.bgp.desired import PeerDesired
 from speaker.bgp.fsm import DownReason, State
 from speaker.bgp.metrics import BgpMetrics
@@ -27,6 +29,7 @@ from speaker.bgp.session import (
     SessionConfig,
     SessionDown,
     SessionUp,
+    UpdateReceived,
 )
 from speaker.bgp.transport import TcpOptions, connect
 
@@ -110,6 +113,7 @@ class PeerRunner:
         self._bfd = bfd
         self._bfd_peer: Any = None
         self.established = asyncio.Event()
+        self.received: set[Prefix] = set()  # Adj-RIB-In prefixes (we never install them)
 
     # ------------------------------------------------------------ control
 
@@ -177,10 +181,21 @@ class PeerRunner:
                 self.established.set()
             elif isinstance(ev, SessionDown):
                 self._on_down(ev)
+            elif isinstance(ev, UpdateReceived):
+                self._adj_in(ev.update)
             elif isinstance(ev, RouteRefreshRequested):
                 self.log.info("bgp.route_refresh", peer=self.name, afi=ev.afi)
         self._observe()
         self._timer.rearm()
+
+    def _adj_in(self, update: Update) -> None:
+        a = update.attributes
+        gone = set(update.withdrawn) | set(a.mp_unreach.withdrawn if a.mp_unreach else ())
+        new = set(update.nlri) | set(a.mp_reach.nlri if a.mp_reach else ())
+        if update.treat_as_withdraw:  # RFC 7606: the NLRI of a damaged UPDATE is withdrawn
+            gone, new = gone | new, set()
+        self.received -= gone
+        self.received |= new
 
     def _observe(self) -> None:
         state = self.session.state.value
@@ -197,6 +212,7 @@ class PeerRunner:
 
     def _on_down(self, ev: SessionDown) -> None:
         self.established.clear()
+        self.received.clear()
         level = self.log.warning if ev.was_established else self.log.info
         level(
             "bgp.session.down",

@@ -124,6 +124,7 @@ class Listener:
             sock.close()
             raise TransportError(f"cannot listen on {self.address}:{self.port}: {e}") from None
         sock.listen(16)
+        self.port = sock.getsockname()[1]  # the real port when asked for 0
         self._sock = sock
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(self._factory, sock=sock)
