@@ -19,9 +19,17 @@ Obj = dict[str, Any]
 
 
 class FakeStream:
-    def __init__(self, kube: FakeKube, resource: Resource, since: int, timeout: float) -> None:
+    def __init__(
+        self,
+        kube: FakeKube,
+        resource: Resource,
+        since: int,
+        timeout: float,
+        namespace: str | None = None,
+    ) -> None:
         self.kube = kube
         self.resource = resource
+        self.namespace = namespace
         self.position = since
         self.timeout = timeout
         self.closed = False
@@ -42,7 +50,9 @@ class FakeStream:
                     pending = [
                         ev
                         for ev in kube.history
-                        if ev[0] > self.position and ev[1] == self.resource
+                        if ev[0] > self.position
+                        and ev[1] == self.resource
+                        and self.namespace in (None, ev[3]["metadata"].get("namespace"))
                     ]
                     if pending:
                         break
@@ -71,6 +81,7 @@ class FakeKube:
         self.calls: list[tuple[str, Any]] = []
         self.watch_rvs: list[str | None] = []
         self.streams: list[FakeStream] = []
+        self.watch_timeout: float | None = None  # override the server-side stream timeout
 
     # ------------------------------------------------------------ test helpers
 
@@ -185,6 +196,9 @@ class FakeKube:
             oldest = self.history[0][0] if self.history else self.rv + 1
             if since < getattr(self, "compacted_at", 0) or (self.history and since < oldest - 1):
                 raise Gone(410, "Expired", f"too old resource version: {since}")
-        stream = FakeStream(self, resource, since, float(timeout_seconds or 300))
+        timeout = self.watch_timeout if self.watch_timeout is not None else timeout_seconds
+        stream = FakeStream(
+            self, resource, since, float(300 if timeout is None else timeout), namespace
+        )
         self.streams.append(stream)
         return stream

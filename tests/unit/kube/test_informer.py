@@ -156,3 +156,46 @@ async def test_cancel_closes_the_stream() -> None:
         await asyncio.wait_for(task, 5)
     # The worker thread's stream is closed, so the thread ends instead of leaking.
     assert kube.streams and all(stream.closed for stream in kube.streams)
+
+
+class CountingBackoff(Backoff):
+    def __init__(self) -> None:
+        super().__init__(initial=0.001, maximum=0.005, jitter=0)
+        self.calls = 0
+
+    def next(self) -> float:
+        self.calls += 1
+        return super().next()
+
+
+async def test_watches_that_end_at_once_without_events_back_off() -> None:
+    kube = FakeKube()
+    kube.watch_timeout = 0.0  # every stream ends immediately, empty
+    backoff = CountingBackoff()
+    informer = Informer(kube, CONFIGMAPS, Cache(), backoff=backoff)  # type: ignore[arg-type]
+    task = asyncio.create_task(informer.run())
+    await async_wait_until(lambda: None if backoff.calls >= 3 else backoff.calls, 5)
+    assert informer.stats.errors == 0  # not an error, but not a reason to spin either
+    assert informer.stats.lists == 1  # and no relist: the place is kept
+    await stop(informer, task)
+
+
+async def test_informers_for_two_namespaces_share_a_cache_without_clobbering() -> None:
+    kube = FakeKube()
+    kube.create(CONFIGMAPS, cm("x", ns="a"))
+    kube.create(CONFIGMAPS, cm("y", ns="b"))
+    cache = Cache()
+    fast = Backoff(initial=0.001, maximum=0.01)
+    in_a = Informer(kube, CONFIGMAPS, cache, namespace="a", backoff=fast)  # type: ignore[arg-type]
+    in_b = Informer(kube, CONFIGMAPS, cache, namespace="b", backoff=fast)  # type: ignore[arg-type]
+    tasks = [asyncio.create_task(i.run()) for i in (in_a, in_b)]
+    await in_a.wait_synced(5)
+    await in_b.wait_synced(5)
+    with kube.cond:
+        kube.expire_streams = 2  # both relist; neither may delete the other's objects
+        kube.cond.notify_all()
+    kube.create(CONFIGMAPS, cm("z", ns="a"))
+    await async_wait_until(converged(kube, cache), 5)
+    assert sorted(cache_view(cache)) == [("a", "x"), ("a", "z"), ("b", "y")]
+    for informer, task in zip((in_a, in_b), tasks, strict=True):
+        await stop(informer, task)
