@@ -17,6 +17,7 @@ from ironlb.kube.client import (
     Kube,
     NotFound,
     TransportError,
+    Unauthorized,
     load_api_client,
 )
 
@@ -112,3 +113,18 @@ def test_unreachable_server_is_a_transport_error(apiserver) -> None:
     apiserver.close()
     with pytest.raises(TransportError):
         kube.list(CONFIGMAPS)
+
+
+def test_bearer_token_auth_is_sent(tmp_path) -> None:
+    from tests.plugins.emulator import start_apiserver
+
+    server = start_apiserver(tmp_path, [], token="t0ken-for-tests")
+    try:
+        assert kube_for(server).list(CONFIGMAPS)["kind"] == "ConfigMapList"
+        client = load_api_client(server.kubeconfig)
+        client.configuration.refresh_api_key_hook = None  # it would restore the right token
+        client.configuration.api_key = {"BearerToken": "Bearer wrong"}
+        with pytest.raises(Unauthorized):
+            Kube(client).list(CONFIGMAPS)
+    finally:
+        server.close()
