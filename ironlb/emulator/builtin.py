@@ -200,14 +200,25 @@ def builtin_types() -> list[ResourceType]:
                 short_names=short,
                 categories=["all"],
                 status_subresource=True,
-                default_status={},
+                default_status=status,
                 generation=True,
             )
-            for plural, kind, short in (
-                ("deployments", "Deployment", ["deploy"]),
-                ("daemonsets", "DaemonSet", ["ds"]),
-                ("replicasets", "ReplicaSet", ["rs"]),
-                ("statefulsets", "StatefulSet", ["sts"]),
+            for plural, kind, short, status in (
+                ("deployments", "Deployment", ["deploy"], {}),
+                # Go ints without omitempty: a fresh object already shows them as 0.
+                (
+                    "daemonsets",
+                    "DaemonSet",
+                    ["ds"],
+                    {
+                        "currentNumberScheduled": 0,
+                        "numberMisscheduled": 0,
+                        "desiredNumberScheduled": 0,
+                        "numberReady": 0,
+                    },
+                ),
+                ("replicasets", "ReplicaSet", ["rs"], {"replicas": 0}),
+                ("statefulsets", "StatefulSet", ["sts"], {"replicas": 0, "availableReplicas": 0}),
             )
         ],
         *[
