@@ -117,7 +117,7 @@ class Speaker:
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self) -> int:
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         # Each informer parks a worker thread in a blocking watch; the default pool (cpus + 4)
         # would leave none for status writes and Events.
         loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="kube"))
@@ -315,8 +315,12 @@ class Speaker:
     # ------------------------------------------------------------------ L2 I/O
 
     def _on_frame(self, ifname: str, frame: bytes) -> None:
-        self.responder.receive_frame(ifname, frame, asyncio.get_running_loop().time())
-        self._flush_l2()
+        # The ARP/NDP hot path: answer, and only touch timers/events when something happened.
+        self.responder.receive_frame(ifname, frame, self._loop.time())
+        for out_if, reply in self.responder.frames_to_send():
+            self.raw.send(out_if, reply)
+        if self.responder.has_events():
+            self._flush_l2()
 
     def _flush_l2(self) -> None:
         for ifname, frame in self.responder.frames_to_send():

@@ -198,3 +198,25 @@ def test_mutated_requests_never_crash(junk: bytes, at: int) -> None:
         frame = bytearray(base)
         frame[at : at + len(junk)] = junk
         r.receive_frame("eth0", bytes(frame), 0.1)
+
+
+def test_fast_path_reply_is_identical_to_the_full_path() -> None:
+    from speaker.l2 import arp
+
+    r = responder()
+    r.claim("203.0.113.10", ["eth0"], 0.0, probe=None)
+    r.frames_to_send()
+    req = who_has("203.0.113.10")
+    r.receive_frame("eth0", req, 1.0)
+    ((_, fast),) = r.frames_to_send()
+    full = arp.build_reply(ETH0.mac, arp.parse(req).target_ip, arp.parse(req))  # type: ignore[arg-type]
+    assert fast == full
+
+
+def test_sender_claiming_our_address_takes_the_full_path() -> None:
+    r = responder()
+    r.claim("203.0.113.10", ["eth0"], 0.0, probe=FENCE)
+    r.frames_to_send()
+    # A gratuitous ARP request from another host for the address we are probing.
+    r.receive_frame("eth0", who_has("203.0.113.10", hwsrc=OTHER, psrc="203.0.113.10"), 0.001)
+    assert r.state("203.0.113.10") is ClaimState.CONFLICT

@@ -1,0 +1,304 @@
+"""L2 failover benchmark: ironlb's speaker vs keepalived (VRRPv3), same topology, same run.
+
+Topology (tests/netns/l2/harness.py): a bridge, three node namespaces each running an echo
+server on :8080, a client namespace whose kernel does ARP. The client sends one request
+every 10 ms (bounded count, 20 ms timeout each); outage = last success before the event to
+first success after it. "Unplanned" = the owner dies: SIGKILL of the daemon (ironlb
+speaker / keepalived parent + VRRP child) and its LAN link set down, so neither its data
+path nor any goodbye survives. "Planned" = SIGTERM. Also: ARP reply latency (arping, median)
+and replies/s under a bounded flood, for the speaker's address and for an address the
+owner's kernel answers itself.
+
+Run as root from the repository root:  .venv/bin/python bench/l2_failover.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from ironlb.emulator import EmulatorThread  # noqa: E402
+from ironlb.kube.client import Kube, load_api_client  # noqa: E402
+from ironlb.netns import Topology, wait_until  # noqa: E402
+from ironlb.netns.peers.keepalived import Keepalived  # noqa: E402
+from tests.netns.l2.harness import (  # noqa: E402
+    HERE,
+    NODES3,
+    PYTHON,
+    VIP4,
+    L2Lab,
+    node_ip,
+)
+
+PREFIX = "ilb-l2-bench"
+KA_VIP = "203.0.113.50"
+INTERVAL = 0.01
+TIMEOUT = 0.02
+
+
+# ---------------------------------------------------------------------- measurement
+
+
+def outage(results: list[dict[str, Any]], t_event: float) -> tuple[float | None, int]:
+    """(longest gap between successes from the last one before the event on, failed count).
+
+    Requests that start just after the event may still succeed (the owner takes a moment to
+    die); the outage is the gap that follows, up to the first success after it.
+    """
+    ok = [r["t"] for r in results if r["ok"]]
+    failed = sum(1 for r in results if not r["ok"] and r["t"] >= t_event - TIMEOUT)
+    before = [t for t in ok if t < t_event]
+    if not before:
+        return None, failed
+    later = [t for t in ok if t >= before[-1]]
+    gaps = [b - a for a, b in zip(later, later[1:], strict=False)]
+    return (max(gaps) if gaps else None), failed
+
+
+def run_client(lab: L2Lab, ip: str, count: int, event: Any, lead: float = 0.3):
+    loop = lab.start_client_loop(ip, count=count, interval=INTERVAL, timeout=TIMEOUT)
+    time.sleep(lead)
+    t_event = time.monotonic()
+    event()
+    out, _ = loop.popen.communicate(timeout=60)
+    results = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return outage(results, t_event)
+
+
+def members_everywhere(lab: L2Lab, n: int) -> str | None:
+    for node in lab.nodes:
+        argv = [PYTHON, "-c", "import urllib.request as u;print(u.urlopen("
+                "'http://127.0.0.1:7472/metrics',timeout=1).read().decode())"]  # fmt: skip
+        done = lab.topo.exec(node, argv, check=False, timeout=10)
+        m = re.search(r"^ironlb_speaker_members (\S+)", done.stdout, re.M)
+        if not m or float(m.group(1)) != n:
+            return f"{node} sees {m.group(1) if m else '?'} members"
+    return None
+
+
+def restore_ironlb(lab: L2Lab, node: str) -> None:
+    lab.topo.link_set(node, "lan", True)
+    if not lab.speakers[node].alive:
+        lab.start_speaker(node)
+    # Flap damping may hold a node that died 3 times in 30 s for 5 s: wait it out.
+    wait_until(lambda: members_everywhere(lab, len(lab.nodes)), 40, interval=0.2)
+    lab.wait_owner(VIP4)
+
+
+def ironlb_unplanned(lab: L2Lab) -> tuple[float | None, int]:
+    owner = lab.wait_owner(VIP4)
+
+    def die() -> None:
+        lab.kill9(owner)
+        lab.topo.link_set(owner, "lan", False)
+
+    result = run_client(lab, VIP4, 250, die)
+    restore_ironlb(lab, owner)
+    return result
+
+
+def ironlb_planned(lab: L2Lab) -> tuple[float | None, int]:
+    owner = lab.wait_owner(VIP4)
+    result = run_client(lab, VIP4, 100, lambda: lab.sigterm(owner))
+    lab.speakers[owner].wait(10)
+    restore_ironlb(lab, owner)
+    return result
+
+
+def arping_latency_us(lab: L2Lab, ip: str, count: int = 50) -> float:
+    argv = ["arping", "-c", str(count), "-W", "0.02", "-i", "lan", ip]
+    out = lab.topo.exec("client", argv, check=False, timeout=30).stdout
+    times = []
+    for value, unit in re.findall(r"time=([\d.]+) (usec|msec|sec)", out):
+        times.append(float(value) * {"usec": 1, "msec": 1e3, "sec": 1e6}[unit])
+    if not times:
+        raise RuntimeError(f"arping {ip}: no replies\n{out}")
+    return statistics.median(times)
+
+
+def flood(lab: L2Lab, ip: str) -> dict[str, float]:
+    argv = [PYTHON, str(HERE / "arpflood.py"), ip, "--source", "198.51.100.100"]
+    argv += ["--count", "20000", "--max-seconds", "3"]
+    return json.loads(lab.topo.exec("client", argv, timeout=30).stdout)
+
+
+# ---------------------------------------------------------------------- keepalived
+
+
+class KaCluster:
+    PRIORITIES = (200, 150, 100)
+
+    def __init__(self, lab: L2Lab, advert: float, workdir: Path) -> None:
+        self.lab, self.advert, self.workdir = lab, advert, workdir
+        self.peers: dict[str, Keepalived] = {}
+
+    def start(self, node: str) -> None:
+        prio = self.PRIORITIES[self.lab.nodes.index(node)]
+        d = self.workdir / f"ka-{self.advert:g}-{node}"
+        d.mkdir(exist_ok=True)
+        ka = Keepalived(
+            self.lab.topo.netns(node),
+            interface="lan",
+            vips=[f"{KA_VIP}/32"],
+            priority=prio,
+            advert_int=self.advert,
+            router_id=node,
+            workdir=d,
+        )
+        self.peers[node] = ka.start()
+
+    def start_all(self) -> None:
+        for node in self.lab.nodes:
+            self.start(node)
+        self.wait_master(self.lab.nodes[0])
+
+    def wait_master(self, node: str) -> None:
+        def check() -> str | None:
+            got = self.lab.request(KA_VIP, timeout=0.2)
+            return None if got == node else f"{KA_VIP} served by {got}, want {node}"
+
+        wait_until(check, 30, interval=0.1)
+
+    def restore(self, node: str) -> None:
+        self.lab.topo.link_set(node, "lan", True)
+        # keepalived killed with SIGKILL leaves its VIP behind: clean up as a reboot would.
+        if f"{KA_VIP}/32" in self.lab.topo.addresses(node, "lan"):
+            self.lab.topo.del_address(node, "lan", f"{KA_VIP}/32")
+        self.start(node)
+        self.wait_master(node)
+
+    def unplanned(self) -> tuple[float | None, int]:
+        master = self.lab.nodes[0]
+        count = int(max(250, 5 * self.advert / INTERVAL))
+
+        def die() -> None:
+            self.peers[master].kill9()
+            self.lab.topo.link_set(master, "lan", False)
+
+        result = run_client(self.lab, KA_VIP, count, die)
+        self.restore(master)
+        return result
+
+    def planned(self) -> tuple[float | None, int]:
+        master = self.lab.nodes[0]
+        count = int(max(150, 3 * self.advert / INTERVAL))
+        result = run_client(self.lab, KA_VIP, count, self.peers[master].stop)
+        self.restore(master)
+        return result
+
+    def close(self) -> None:
+        for ka in self.peers.values():
+            ka.stop()
+
+
+# ---------------------------------------------------------------------- report
+
+
+def med(values: list[tuple[float | None, int]]) -> tuple[float, int, int]:
+    """(median outage ms, total failed requests, runs without a measurable outage)."""
+    outs = [o * 1000 for o, _ in values if o is not None]
+    return (
+        (statistics.median(outs) if outs else float("nan")),
+        sum(f for _, f in values),
+        len([o for o, _ in values if o is None]),
+    )
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--skip-keepalived", action="store_true")
+    args = p.parse_args()
+    runs = max(1, min(args.runs, 50))
+    if os.geteuid() != 0:
+        print("needs root (network namespaces)", file=sys.stderr)
+        return 2
+    missing = [t for t in ("socat", "arping", "keepalived") if not shutil.which(t)]
+    if missing:
+        print(f"missing tools: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="ilb-l2-bench-"))
+    emu = EmulatorThread(crd_dirs=[REPO / "ironlb" / "config" / "crds"]).start()
+    topo = Topology.from_dict(L2Lab.spec(), prefix=PREFIX)
+    lab = None
+    try:
+        kubeconfig = str(emu.write_kubeconfig(work / "kubeconfig"))
+        kube = Kube(load_api_client(kubeconfig))
+        lab = L2Lab(topo, kube, emu.url, kubeconfig, work, NODES3)
+        lab.build_network()
+        lab.start_api_forwarders()
+        lab.start_servers()
+        lab.seed()
+        lab.service("web", [VIP4])
+        lab.start_speakers()
+        owner = lab.wait_owner(VIP4)
+        print(f"# ironlb: {VIP4} owned by {owner}; {runs} runs each", flush=True)
+        res: dict[str, list[tuple[float | None, int]]] = {}
+        res["ironlb unplanned"] = [ironlb_unplanned(lab) for _ in range(runs)]
+        print(f"  unplanned: {res['ironlb unplanned']}", flush=True)
+        res["ironlb planned"] = [ironlb_planned(lab) for _ in range(runs)]
+        print(f"  planned:   {res['ironlb planned']}", flush=True)
+        owner = lab.wait_owner(VIP4)
+        own_ip = node_ip(lab.nodes.index(owner) + 1)
+        lat_speaker = arping_latency_us(lab, VIP4)
+        lat_kernel = arping_latency_us(lab, own_ip)
+        fl_speaker = flood(lab, VIP4)
+        fl_kernel = flood(lab, own_ip)
+        for node in lab.nodes:
+            lab.speakers[node].stop()
+        if not args.skip_keepalived:
+            for advert in (1.0, 0.1):
+                ka = KaCluster(lab, advert, work)
+                try:
+                    ka.start_all()
+                    res[f"keepalived {advert:g}s unplanned"] = [ka.unplanned() for _ in range(runs)]
+                    res[f"keepalived {advert:g}s planned"] = [ka.planned() for _ in range(runs)]
+                finally:
+                    ka.close()
+                print(f"  keepalived {advert:g}: done", flush=True)
+        report(res, lat_speaker, lat_kernel, fl_speaker, fl_kernel, runs)
+        return 0
+    finally:
+        if lab is not None:
+            lab.close()
+        topo.teardown()
+        emu.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(res, lat_speaker, lat_kernel, fl_speaker, fl_kernel, runs) -> None:
+    print()
+    print(f"L2 failover, {runs} runs each, request every {INTERVAL * 1000:g} ms "
+          f"(timeout {TIMEOUT * 1000:g} ms)")  # fmt: skip
+    print(f"{'case':34} {'median outage':>14} {'failed reqs':>12} {'no-outage runs':>15}")
+    base = med(res["ironlb unplanned"])[0]
+    for name, values in res.items():
+        m, failed, none = med(values)
+        print(f"{name:34} {m:11.1f} ms {failed:12d} {none:15d}")
+    for name in res:
+        if name.startswith("keepalived") and name.endswith("unplanned"):
+            ratio = med(res[name])[0] / base if base else float("nan")
+            print(f"  ratio {name} / ironlb unplanned = {ratio:.1f}x")
+    print()
+    print(f"ARP reply latency (arping median): speaker {lat_speaker:.1f} us, "
+          f"kernel {lat_kernel:.1f} us, ratio {lat_speaker / lat_kernel:.2f}x")  # fmt: skip
+    print(f"ARP flood ({fl_speaker['sent']} requests): speaker {fl_speaker['replies_per_s']:.0f} "
+          f"replies/s ({fl_speaker['replies']} replies), kernel {fl_kernel['replies_per_s']:.0f} "
+          f"replies/s ({fl_kernel['replies']}), ratio "
+          f"{fl_speaker['replies_per_s'] / max(fl_kernel['replies_per_s'], 1):.2f}x")  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())
