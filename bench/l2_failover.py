@@ -15,6 +15,7 @@ Run as root from the repository root:  .venv/bin/python bench/l2_failover.py [--
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -63,7 +64,7 @@ def outage(results: list[dict[str, Any]], t_event: float) -> tuple[float | None,
     if not before:
         return None, failed
     later = [t for t in ok if t >= before[-1]]
-    gaps = [b - a for a, b in zip(later, later[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(later)]
     return (max(gaps) if gaps else None), failed
 
 
