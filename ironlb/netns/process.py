@@ -15,7 +15,14 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
-__all__ = ["Proc", "netns_argv", "pids_in_netns", "start_in_netns"]
+__all__ = [
+    "Proc",
+    "kill_pids",
+    "netns_argv",
+    "netns_inode",
+    "pids_in_netns",
+    "start_in_netns",
+]
 
 IP = "ip"
 
