@@ -116,7 +116,12 @@ class SwitchSession:
                 read_timeout=60,
             )
             if pf.transactional:
-                out += pf.commit(self.conn)
+                try:
+                    out += pf.commit(self.conn)
+                except ValueError as exc:  # netmiko's "Commit failed with the following errors"
+                    raise SwitchError(
+                        self.host, "commit", _one_line(exc), self._undo(revert)
+                    ) from None
         except ConfigInvalidException as exc:
             line, text = _rejected(exc)
             raise SwitchError(self.host, line, text, self._undo(revert)) from None
