@@ -12,7 +12,7 @@ from ironlb.netns import Topology
 # Debian's minimal image has no ping: one ICMP echo over a raw socket, exit 0 on a reply.
 PING = r"""
 import os, socket, struct, sys, time
-dst = sys.argv[1]
+dst, attempts = sys.argv[1], int(sys.argv[2])
 def csum(b):
     s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
     s = (s >> 16) + (s & 0xFFFF); s += s >> 16
@@ -23,7 +23,7 @@ hdr = struct.pack("!BBHHH", 8, 0, 0, ident, 1)
 pkt = struct.pack("!BBHHH", 8, 0, csum(hdr + body), ident, 1) + body
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 s.settimeout(0.5)
-for _ in range(6):
+for _ in range(attempts):
     s.sendto(pkt, (dst, 0))
     try:
         while True:
@@ -60,8 +60,10 @@ c.sendall(b"hello"); print(c.recv(1024).decode())
 """
 
 
-def ping(topo: Topology, host: str, dst: str) -> bool:
-    return topo.exec(host, [sys.executable, "-c", PING, dst], check=False).returncode == 0
+def ping(topo: Topology, host: str, dst: str, attempts: int = 6) -> bool:
+    """One echo reply within ``attempts`` half-second tries (use 2 to show there is none)."""
+    argv = [sys.executable, "-c", PING, dst, str(attempts)]
+    return topo.exec(host, argv, check=False).returncode == 0
 
 
 def leftovers(prefix: str, pids: list[int]) -> list[str]:
