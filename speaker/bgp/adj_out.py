@@ -60,11 +60,18 @@ class AdjOut:
         """UPDATEs bringing the peer from `sent` to `desired`; marks them sent."""
         gone, changed = self._diff(families)
         out = _pack_withdrawals(gone)
-        groups: dict[PathAttributes, list[Prefix]] = defaultdict(list)
+        # Group by object identity first (the session shares equal attributes), then merge
+        # groups whose attributes are equal but distinct objects.
+        by_id: dict[int, tuple[PathAttributes, list[Prefix]]] = {}
         for prefix, attrs in changed.items():
-            groups[attrs].append(prefix)
+            entry = by_id.get(id(attrs))
+            if entry is None:
+                entry = by_id[id(attrs)] = (attrs, [])
+            entry[1].append(prefix)
+        groups: dict[PathAttributes, list[Prefix]] = defaultdict(list)
+        for attrs, prefixes in by_id.values():
+            groups[attrs].extend(prefixes)
         for attrs, prefixes in groups.items():
-            prefixes.sort(key=lambda p: (p.version, p))
             out.extend(_pack_announcements(attrs, prefixes, four_octet_as))
         for prefix in gone:
             del self.sent[prefix]
