@@ -1,6 +1,7 @@
 """List + watch one resource into a :class:`Cache` and say which keys changed.
 
-The client is blocking, so the list and each watch stream run in a worker thread; events are
+The client is blocking, so the list and each watch stream run in the informer's own thread
+(never the loop's default executor, which a long watch would starve); events are
 handed to the asyncio loop in order and applied there, so the cache is only ever touched from
 the loop. Notifications are level-triggered: ``on_change(resource, namespace, name)`` says
 "look at this key"; the consumer reads the cache (absence = deleted).
@@ -20,11 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ironlb.kube.backoff import Backoff
 from ironlb.kube.cache import Cache, Key, key_of
@@ -37,6 +40,7 @@ __all__ = ["Informer", "InformerStats", "OnChange"]
 
 log = get_logger("ironlb.kube.informer")
 Obj = dict[str, Any]
+T = TypeVar("T")
 OnChange = Callable[[Resource, str, str], None]
 MIN_WATCH_SECONDS = 1.0  # a stream that ends sooner with no event counts as a failure
 
@@ -87,12 +91,16 @@ class Informer:
         self._stop = asyncio.Event()
         self._stream: WatchStream | None = None
         self._stream_lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None  # one per run()
 
     # ------------------------------------------------------------------ control
 
     async def run(self) -> None:
         """Run until :meth:`stop` or cancellation."""
         need_list = True
+        # Our own thread: a watch blocks it for minutes, and many informers on the loop's
+        # default executor would starve every other asyncio.to_thread call.
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"informer-{self.resource}")
         try:
             while not self._stop.is_set():
                 try:
@@ -128,6 +136,13 @@ class Informer:
                     await self._pause(delay)
         finally:
             self._close_stream()
+            self._executor.shutdown(wait=False)
+            self._executor = None
+
+    async def _in_thread(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        call = functools.partial(func, *args, **kwargs)
+        return await loop.run_in_executor(self._executor, call)
 
     async def _pause(self, delay: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -145,7 +160,7 @@ class Informer:
     # --------------------------------------------------------------------- list
 
     async def _list(self) -> None:
-        result = await asyncio.to_thread(
+        result = await self._in_thread(
             self.kube.list,
             self.resource,
             self.namespace,
@@ -179,7 +194,7 @@ class Informer:
     async def _watch(self) -> int:
         loop = asyncio.get_running_loop()
         self.stats.watches += 1
-        return await asyncio.to_thread(self._stream_events, loop, self.resource_version)
+        return await self._in_thread(self._stream_events, loop, self.resource_version)
 
     def _stream_events(self, loop: asyncio.AbstractEventLoop, since: str | None) -> int:
         """Worker thread: open the watch, post each event to the loop in order; count them."""

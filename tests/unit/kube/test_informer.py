@@ -199,3 +199,19 @@ async def test_informers_for_two_namespaces_share_a_cache_without_clobbering() -
     assert sorted(cache_view(cache)) == [("a", "x"), ("a", "z"), ("b", "y")]
     for informer, task in zip((in_a, in_b), tasks, strict=True):
         await stop(informer, task)
+
+
+async def test_many_watching_informers_leave_the_default_executor_free() -> None:
+    kube = FakeKube()
+    informers = [
+        Informer(kube, CONFIGMAPS, Cache(), namespace=f"ns{i}")  # type: ignore[arg-type]
+        for i in range(40)
+    ]
+    tasks = [asyncio.create_task(i.run()) for i in informers]
+    for informer in informers:
+        await informer.wait_synced(10)
+    await async_wait_until(lambda: None if len(kube.streams) >= 40 else len(kube.streams), 10)
+    # 40 blocked watches, yet a plain to_thread call still gets a thread.
+    assert await asyncio.wait_for(asyncio.to_thread(lambda: "free"), 10) == "free"
+    for informer, task in zip(informers, tasks, strict=True):
+        await stop(informer, task)
