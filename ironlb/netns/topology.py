@@ -294,8 +294,8 @@ class Topology:
         if done.returncode != 0:
             raise TopologyError(f"sysctl in {name}: {done.stderr.strip() or done.returncode}")
 
-    def link_set(self, host: str, ifname: str, up: bool) -> None:
-        """Bring ``ifname`` up or down (down cuts a host off its segment)."""
+    def link_set(self, host: str, ifname: str, up: bool = False) -> None:
+        """Bring ``ifname`` down (the default: cuts a host off its segment) or back up."""
         index = self.ifindex(host, ifname)
         with self.ipr(host) as ns:
             ns.link("set", index=index, state="up" if up else "down")
