@@ -66,6 +66,8 @@ class Store:
     history: deque[WatchEvent] = field(default_factory=deque)
     hooks: list[Hook] = field(default_factory=list)
     listeners: list[Callable[[WatchEvent], None]] = field(default_factory=list)
+    live_uids: set[str] = field(default_factory=set)
+    dependents: dict[str, set[tuple[TypeKey, ObjKey]]] = field(default_factory=dict)
 
     # ---- types ---------------------------------------------------------------
     def register(self, rt: ResourceType) -> None:
@@ -361,16 +363,24 @@ class Store:
         """Background cascading deletion: dependents whose owners are all gone."""
         if not uid:
             return
-        live = {o["metadata"].get("uid") for objs in self.objects.values() for o in objs.values()}
-        for key, objs in list(self.objects.items()):
+        self.live_uids.discard(uid)
+        for key, okey in sorted(self.dependents.pop(uid, set())):
+            obj = self.peek(key, *okey)
             rt = self.types.get(key)
-            if rt is None:
+            if obj is None or rt is None:
                 continue
-            for okey, obj in list(objs.items()):
-                refs = obj["metadata"].get("ownerReferences") or []
-                uids = {r.get("uid") for r in refs}
-                if uid in uids and not (uids & live) and self.peek(key, *okey) is not None:
-                    self.delete(rt, okey[0], okey[1], now)
+            owners = {r.get("uid") for r in obj["metadata"].get("ownerReferences") or []}
+            if not owners & self.live_uids:
+                self.delete(rt, okey[0], okey[1], now)
+
+    def _index(self, key: TypeKey, obj: Obj, prev: Obj | None) -> None:
+        """Keep the uid and owner indexes the garbage collector reads."""
+        if prev is not None:
+            for ref in prev["metadata"].get("ownerReferences") or []:
+                self.dependents.get(ref.get("uid"), set()).discard((key, obj_key(prev)))
+        self.live_uids.add(obj["metadata"].get("uid"))
+        for ref in obj["metadata"].get("ownerReferences") or []:
+            self.dependents.setdefault(ref.get("uid"), set()).add((key, obj_key(obj)))
 
     def remove_type_objects(self, key: TypeKey, now: float) -> None:
         rt = self.types.get(key)
@@ -387,6 +397,7 @@ class Store:
         self._bump(obj)
         stored = copy.deepcopy(obj)
         self.objects[rt.key][obj_key(obj)] = stored
+        self._index(rt.key, stored, prev)
         self._record(WatchEvent(self.rv, rt.key, type_, stored, prev))
 
     def _record(self, ev: WatchEvent) -> None:
@@ -435,6 +446,9 @@ class Store:
             self.objects.setdefault((entry["group"], entry["plural"]), {})[
                 obj_key(entry["object"])
             ] = entry["object"]
+        for key, objs in self.objects.items():
+            for obj in objs.values():
+                self._index(key, obj, None)
         self.rv = int(data.get("resourceVersion", 0))
         self.history = deque(
             WatchEvent(e["rv"], (e["group"], e["plural"]), e["type"], e["object"], e.get("prev"))
