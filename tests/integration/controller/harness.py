@@ -141,3 +141,23 @@ def _synced_or_failed(app: ControllerApp, task: asyncio.Task[None]) -> Callable[
         return app.synced.is_set()
 
     return check
+
+
+async def start_controller(
+    apiserver: Any, **options: Any
+) -> tuple[ControllerApp, asyncio.Task[None]]:
+    """A controller whose lifetime the test manages (see `kill`)."""
+    opts = ControllerOptions(metrics_port=options.pop("metrics_port", None), **options)
+    app = ControllerApp(apiserver.api_client(), opts)
+    task = asyncio.create_task(app.run(), name=f"controller-{opts.identity}")
+    await wait_for(_synced_or_failed(app, task), 15, "controller caches synced")
+    return app, task
+
+
+async def kill(app: ControllerApp, task: asyncio.Task[None]) -> None:
+    """Stop abruptly, like a crash: no Lease release, work in flight is abandoned."""
+    if app.elector is not None:
+        app.elector.release_on_stop = False
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await asyncio.wait_for(task, 15)

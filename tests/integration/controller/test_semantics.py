@@ -179,14 +179,14 @@ async def test_pool_shrunk_and_deleted_release_with_event(apiserver_with_crds: A
         assert await wait_for(lambda: c.ips("inq")) == ["198.51.100.0"]
         await c.pool("p", "203.0.113.0/31")  # shrink: .3 leaves, .1 stays
         assert await wait_for(lambda: _empty(c, "high"), what="high released") is True
-        assert "AddressReleased" in await c.reasons("high")
+        await wait_for(lambda: _with_reason(c, "high", "AddressReleased"), what="release event")
         assert await c.ips("low") == ["203.0.113.1"]
         await c.akube.delete(IPADDRESSPOOLS, "q", NS)
         assert await wait_for(lambda: _empty(c, "inq"), what="inq released") is True
-        events = await c.events("inq")
-        assert any(
-            e["reason"] == "AddressReleased" and "q was deleted" in e["message"] for e in events
+        events = await wait_for(
+            lambda: _with_reason(c, "inq", "AddressReleased"), what="inq release event"
         )
+        assert "q was deleted" in events[0]["message"]
 
 
 async def _empty(c: Cluster, name: str) -> bool:
