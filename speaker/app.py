@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextlib
 import importlib.util
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -65,6 +66,12 @@ CONFIG_KINDS = (IPADDRESSPOOLS, L2ADVERTISEMENTS, BGPADVERTISEMENTS, BGPPEERS, B
 CONFIG_KINDS += (COMMUNITIES,)
 
 
+def _normal_scheduling() -> None:
+    """Worker threads inherit the loop thread's policy; keep blocking API calls at normal."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+
+
 class StartupError(Exception):
     """A problem the user must fix (missing Secret, bad flag): one line, no traceback."""
 
@@ -86,6 +93,7 @@ class SpeakerOptions:
     handover: float = 0.2
     load_balancer_class: str | None = None
     bgp: bool = True
+    realtime_priority: int = 0  # SCHED_FIFO priority for the loop thread (0: off)
 
 
 class Speaker:
@@ -120,7 +128,11 @@ class Speaker:
         loop = self._loop = asyncio.get_running_loop()
         # Each informer parks a worker thread in a blocking watch; the default pool (cpus + 4)
         # would leave none for status writes and Events.
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="kube"))
+        loop.set_default_executor(
+            ThreadPoolExecutor(
+                max_workers=32, thread_name_prefix="kube", initializer=_normal_scheduling
+            )
+        )
         api = load_api_client(self.opts.kubeconfig)
         kube = Kube(api)
         self.akube = AsyncKube(kube)
@@ -142,6 +154,7 @@ class Speaker:
         self._responder_timer = TimerDriver(self.responder, lambda _now: self._flush_l2(), loop)
         self._setup_bgp()
         start_http_server(self.opts.metrics_port, self.opts.metrics_address, metrics.REGISTRY)
+        self._realtime()
         install_signal_handlers(loop, self._terminate)
         # Hear the peers before claiming anything, or every speaker would start as sole owner.
         await asyncio.sleep(settings.suspect_timeout + settings.interval)
@@ -155,6 +168,21 @@ class Speaker:
         self._dirty.set()
         await self._done.wait()
         return 0
+
+    def _realtime(self) -> None:
+        """Run the loop thread (ARP/NDP answers, heartbeats) at SCHED_FIFO if asked.
+
+        A user-space responder pays a wake-up per request; on a busy node that wait, not
+        the parsing, dominates the reply latency. Worker threads stay at normal priority.
+        """
+        prio = self.opts.realtime_priority
+        if prio <= 0:
+            return
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(prio))
+            log.info("speaker.realtime", policy="SCHED_FIFO", priority=prio)
+        except (OSError, AttributeError) as err:
+            log.warning("speaker.realtime_refused", priority=prio, error=str(err))
 
     async def _read_key(self) -> Secret:
         name, ns, field = self.opts.memberlist_secret, self.opts.namespace, self.opts.secret_field

@@ -47,7 +47,7 @@ class DecodeError(ValueError):
 
 
 def _mac(key: bytes, body: bytes) -> bytes:
-    return hmac.new(key, body, hashlib.sha256).digest()
+    return hmac.digest(key, body, hashlib.sha256)  # one-shot: OpenSSL's HMAC, no object
 
 
 def encode(msg: Message, key: bytes) -> bytes:

@@ -59,6 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--lb-class", help="serve only Services with this loadBalancerClass")
     parser.add_argument("--no-bgp", action="store_true", help="L2 only")
+    parser.add_argument(
+        "--realtime-priority",
+        type=int,
+        default=0,
+        help="run the answering loop at SCHED_FIFO with this priority (needs CAP_SYS_NICE)",
+    )
     parser.add_argument("--log-level", default="info")
 
 
@@ -101,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
             handover=args.handover,
             load_balancer_class=args.lb_class,
             bgp=not args.no_bgp,
+            realtime_priority=args.realtime_priority,
         )
         if not 0 < opts.interval < opts.suspect_timeout:
             raise StartupError("--heartbeat-interval must be > 0 and < --suspect-timeout")

@@ -80,6 +80,7 @@ class L2Lab:
         self.speakers: dict[str, Proc] = {}
         self.servers: dict[str, Proc] = {}
         self.forwarders: list[Proc] = []
+        self._log_start: dict[str, int] = {}
         self._root_forwarder: subprocess.Popen[bytes] | None = None
 
     @classmethod
@@ -209,6 +210,8 @@ class L2Lab:
     # ------------------------------------------------------------------ speakers
 
     def start_speaker(self, node: str, *extra: str) -> Proc:
+        path = self.workdir / f"speaker-{node}.log"
+        self._log_start[node] = path.stat().st_size if path.exists() else 0
         log = open(self.workdir / f"speaker-{node}.log", "ab")  # noqa: SIM115 - handed to the child
         argv = [
             PYTHON,
@@ -242,7 +245,7 @@ class L2Lab:
 
         def check() -> str | None:
             for node in nodes:
-                text = self.speaker_log(node)
+                text = self.speaker_log(node, current=True)
                 if not self.speakers[node].alive:
                     return f"speaker {node} exited: {text[-2000:]}"
                 if "speaker.ready" not in text:
@@ -254,9 +257,15 @@ class L2Lab:
 
         wait_until(check, timeout, interval=0.1)
 
-    def speaker_log(self, node: str) -> str:
+    def speaker_log(self, node: str, current: bool = False) -> str:
+        """The speaker's log (only its current process's part if `current`)."""
         path = self.workdir / f"speaker-{node}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        if not path.exists():
+            return ""
+        data = path.read_bytes()
+        if current:
+            data = data[self._log_start.get(node, 0) :]
+        return data.decode(errors="replace")
 
     def kill9(self, node: str) -> None:
         self.speakers[node].send_signal(signal.SIGKILL)
