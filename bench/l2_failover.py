@@ -266,6 +266,8 @@ def main() -> int:
         owner = lab.wait_owner(VIP4)
         print(f"# ironlb: {VIP4} owned by {owner}; {runs} runs each", flush=True)
         res: dict[str, list[tuple[float | None, int]]] = {}
+        # Noise floor: the same client with no event at all (failures = load on this machine).
+        res["baseline (no event)"] = [run_client(lab, VIP4, 100, lambda: None) for _ in range(runs)]
         res["ironlb unplanned"] = [ironlb_unplanned(lab) for _ in range(runs)]
         print(f"  unplanned: {res['ironlb unplanned']}", flush=True)
         res["ironlb planned"] = [ironlb_planned(lab) for _ in range(runs)]

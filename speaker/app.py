@@ -38,6 +38,7 @@ from ironlb.kube.resources import (
     L2ADVERTISEMENTS,
     NODES,
     SECRETS,
+    SERVICEBGPSTATUSES,
     SERVICEL2STATUSES,
     SERVICES,
     Resource,
@@ -58,12 +59,16 @@ from speaker.membership.protocol import (
 )
 from speaker.membership.transport import DEFAULT_PORT, MembershipTransport, peers_from_nodes
 from speaker.reconciler import L2Reconciler, OwnershipChange
-from speaker.status import NODE_LABEL, plan_status
+from speaker.status import NODE_LABEL, StatusPlan, plan_status
 
 log = get_logger("speaker")
 
 CONFIG_KINDS = (IPADDRESSPOOLS, L2ADVERTISEMENTS, BGPADVERTISEMENTS, BGPPEERS, BFDPROFILES)
 CONFIG_KINDS += (COMMUNITIES,)
+
+
+def _obj_name(obj: dict[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name", ""))
 
 
 def _normal_scheduling() -> None:
@@ -121,6 +126,7 @@ class Speaker:
         self._bgp: Any = None
         self._bgp_plan: Callable[..., Any] | None = None
         self._bgp_lock = asyncio.Lock()
+        self._bgp_desired: Any = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -212,6 +218,10 @@ class Speaker:
             (SERVICEL2STATUSES, ns, f"{NODE_LABEL}={self.opts.node_name}"),
         ]
         specs += [(kind, ns, None) for kind in CONFIG_KINDS]
+        if self._bgp_available():
+            # BGPPeer passwords live in Secrets of the speaker's namespace, as in MetalLB.
+            specs.append((SECRETS, ns, None))
+            specs.append((SERVICEBGPSTATUSES, ns, f"{NODE_LABEL}={self.opts.node_name}"))
         loop = asyncio.get_running_loop()
         for resource, namespace, selector in specs:
             inf = Informer(kube, resource, self.cache, self._on_change, namespace, selector)
@@ -228,7 +238,7 @@ class Speaker:
     def _on_change(self, resource: Resource, namespace: str, name: str) -> None:
         if resource in CONFIG_KINDS:
             self._config_dirty = True
-        if resource is SERVICEL2STATUSES:
+        if resource is SERVICEL2STATUSES or resource is SERVICEBGPSTATUSES:
             self._status_dirty.set()
             return
         if resource is NODES:
@@ -431,9 +441,20 @@ class Speaker:
             want = self.reconciler.announced_services()
         existing = self.cache.list(SERVICEL2STATUSES, self.opts.namespace)
         plan = plan_status(self.opts.node_name, self.opts.namespace, want, existing)
+        await self._apply_status_plan(SERVICEL2STATUSES, plan)
+        if self._bgp is not None and self._bgp_desired is not None:
+            from speaker.bgp.status import plan_bgp_status
+
+            existing = self.cache.list(SERVICEBGPSTATUSES, self.opts.namespace)
+            desired = self._bgp_desired if not self._stopping else type(self._bgp_desired)()
+            bgp_plan = plan_bgp_status(self.opts.node_name, self.opts.namespace, desired, existing)
+            await self._apply_status_plan(SERVICEBGPSTATUSES, bgp_plan)
+
+    async def _apply_status_plan(self, resource: Resource, plan: StatusPlan) -> None:
         if plan:
             log.info(
                 "status.sync",
+                kind=resource.kind,
                 create=len(plan.create),
                 update=len(plan.update),
                 delete=len(plan.delete),
@@ -442,27 +463,28 @@ class Speaker:
         for obj in plan.create:
             name = obj["metadata"]["name"]
             with contextlib.suppress(ApiError):
-                await self.akube.create(SERVICEL2STATUSES, {k: v for k, v in obj.items()})
+                await self.akube.create(resource, dict(obj))
             await self.akube.patch(
-                SERVICEL2STATUSES, name, {"status": obj["status"]}, ns, subresource="status"
+                resource, name, {"status": obj["status"]}, ns, subresource="status"
             )
         for name, status in plan.update:
-            await self.akube.patch(
-                SERVICEL2STATUSES, name, {"status": status}, ns, subresource="status"
-            )
+            await self.akube.patch(resource, name, {"status": status}, ns, subresource="status")
         for name in plan.delete:
             with contextlib.suppress(NotFound):
-                await self.akube.delete(SERVICEL2STATUSES, name, ns)
+                await self.akube.delete(resource, name, ns)
 
     # ------------------------------------------------------------------ BGP
 
+    def _bgp_available(self) -> bool:
+        if not self.opts.bgp:
+            return False
+        modules = ("speaker.bgp.manager", "speaker.bgp.plan", "speaker.bgp.status")
+        return all(importlib.util.find_spec(m) is not None for m in modules)
+
     def _setup_bgp(self) -> None:
         """Wire in the BGP speaker if its modules are there; L2 works regardless."""
-        if not self.opts.bgp:
+        if not self._bgp_available():
             return
-        for module in ("speaker.bgp.manager", "speaker.bgp.plan"):
-            if importlib.util.find_spec(module) is None:
-                return
         try:
             from speaker.bgp.manager import BgpManager
             from speaker.bgp.plan import plan_bgp
@@ -478,14 +500,21 @@ class Speaker:
             return
         async with self._bgp_lock:
             try:
+                ns = self.opts.namespace
+                secrets = {(ns, _obj_name(o)): o for o in self.cache.list(SECRETS, ns)}
                 desired = self._bgp_plan(
                     snap.config,
                     snap.services,
                     snap.endpoint_slices,
                     snap.nodes,
                     self.opts.node_name,
+                    secrets=secrets,
+                    load_balancer_class=self.opts.load_balancer_class,
                 )
                 await self._bgp.apply(desired)
+                if desired != self._bgp_desired:
+                    self._bgp_desired = desired
+                    self._status_dirty.set()
             except Exception as err:
                 log.warning("bgp.apply_failed", error=f"{type(err).__name__}: {err}")
 

@@ -81,6 +81,7 @@ class L2Lab:
         self.servers: dict[str, Proc] = {}
         self.forwarders: list[Proc] = []
         self._log_start: dict[str, int] = {}
+        self.bgp = False  # also wire in speaker/bgp (L2 must work regardless)
         self._root_forwarder: subprocess.Popen[bytes] | None = None
 
     @classmethod
@@ -224,9 +225,9 @@ class L2Lab:
             self.kubeconfig,
             "--namespace",
             NS,
-            "--no-bgp",
             "--metrics-port",
             "7472",
+            *([] if self.bgp else ["--no-bgp"]),
             *extra,
         ]
         proc = self.topo.start(node, argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)

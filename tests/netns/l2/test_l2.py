@@ -19,7 +19,7 @@ def owner_of(ip: str, alive=NODES3) -> str:
 
 
 def test_client_reaches_service_v4_v6_on_elected_node_only(l2lab_factory) -> None:
-    lab: L2Lab = l2lab_factory()
+    lab: L2Lab = l2lab_factory(bgp=True)  # the whole speaker, BGP side included
     lab.service("web", [VIP4, VIP6])
     try:
         assert lab.wait_owner(VIP4) == owner_of(VIP4)
