@@ -24,6 +24,8 @@ API::
   except that `router_bgp_conf(...)` below builds a typical one with it included.
 - `vtysh_argv()` is the command line a login-shell wrapper must exec (see `peers/sshd.py`).
 - The namespace must already exist (from `ironlb.netns` or `ip netns add`).
+- A given `workdir` is created if missing; every parent must be traversable (x) by user `frr`
+  and by a vtysh login user, or zebra fails with "Can't create pid lock file".
 """
 
 from __future__ import annotations
