@@ -22,6 +22,7 @@ from aiohttp import web
 
 from ironlb.emulator.allocators import ServiceHook
 from ironlb.emulator.crd import CRD_KEY, CrdHook, type_from_crd
+from ironlb.emulator.defaults import DefaultsHook
 from ironlb.emulator.server import ApiServer
 from ironlb.emulator.store import Obj, Store
 
@@ -48,7 +49,7 @@ class Emulator:
         self.store = Store(history_size=history)
         self.services = ServiceHook(list(service_cidrs), node_port_range)
         self.crds = CrdHook(self.store.register, self._drop_crd)
-        self.store.hooks = [self.services, self.crds]
+        self.store.hooks = [DefaultsHook(), self.services, self.crds]
         self.server = ApiServer(self.store, self.crds, token, bookmark_interval)
         self._runner: web.AppRunner | None = None
         self._ca_pem: bytes | None = None

@@ -188,3 +188,22 @@ def test_custom_resource_update_requires_resource_version(apiserver_with_crds) -
         )
     assert info.value.status == 422
     assert "metadata.resourceVersion" in info.value.body
+
+
+def test_builtin_defaults_filled_in(apiserver) -> None:
+    apps = client.AppsV1Api(apiserver.api_client())
+    d = apps.create_namespaced_deployment("default", _deploy("defaults", image="nginx:1.27"))
+    assert d.spec.strategy.type == "RollingUpdate"
+    assert d.spec.strategy.rolling_update.max_surge == "25%"
+    assert d.spec.revision_history_limit == 10
+    assert d.spec.progress_deadline_seconds == 600
+    pod = d.spec.template.spec
+    assert (pod.restart_policy, pod.dns_policy, pod.scheduler_name) == (
+        "Always",
+        "ClusterFirst",
+        "default-scheduler",
+    )
+    c = pod.containers[0]
+    assert (c.image_pull_policy, c.termination_message_policy) == ("IfNotPresent", "File")
+    latest = apps.create_namespaced_deployment("default", _deploy("latest"))
+    assert latest.spec.template.spec.containers[0].image_pull_policy == "Always"
