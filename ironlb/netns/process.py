@@ -20,6 +20,7 @@ __all__ = [
     "kill_pids",
     "netns_argv",
     "netns_inode",
+    "pid_alive",
     "pids_in_netns",
     "start_in_netns",
 ]
@@ -142,7 +143,7 @@ def kill_pids(pids: Sequence[int], timeout: float = 2.0) -> None:
     deadline = time.monotonic() + timeout
     left = list(pids)
     while left and time.monotonic() < deadline:
-        left = [pid for pid in left if _exists(pid)]
+        left = [pid for pid in left if pid_alive(pid)]
         if left:
             time.sleep(0.02)
     for pid in left:
@@ -150,7 +151,7 @@ def kill_pids(pids: Sequence[int], timeout: float = 2.0) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def _exists(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Alive and not a zombie (a zombie is dead; its parent reaps it, we never steal that)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:

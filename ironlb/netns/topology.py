@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from pyroute2 import NetNS, netns
 
+from ironlb.netns import ownership
 from ironlb.netns.process import (
     Proc,
     kill_pids,
@@ -73,6 +74,7 @@ class Topology:
         self.procs: list[Proc] = []
         self._hub_ifnames: set[str] = set()
         self._namespaces: dict[str, int | None] = {}  # netns name -> inode
+        self._claims: dict[str, int] = {}  # netns name -> ownership lock fd
         self._lock = threading.RLock()
         self._closed = False
         # pyroute2 forks helpers that inherit our hooks: only this pid may tear down.
@@ -183,11 +185,19 @@ class Topology:
         self._hub_ifnames.add(name)
 
     def _create_netns(self, name: str, sysctls: Mapping[str, str]) -> None:
-        if name in netns.listnetns():
+        fd = ownership.claim(name)
+        if fd is None:
             raise TopologyError(
-                f"namespace {name!r} already exists: another run uses prefix "
-                f"{self.prefix!r}, or a crashed one left it (cleanup_stale({self.prefix!r}))"
+                f"namespace {name!r} belongs to a live run (pid {ownership.holder(name)}) "
+                f"with prefix {self.prefix!r}: choose another prefix or wait for it"
             )
+        if name in netns.listnetns():
+            ownership.release(name, fd)
+            raise TopologyError(
+                f"namespace {name!r} already exists, left by a crashed run or made by hand: "
+                f"cleanup_stale({self.prefix!r}) removes it"
+            )
+        self._claims[name] = fd
         netns.create(name)
         self._namespaces[name] = netns_inode(name)
         with self._ns(name) as ns:
@@ -380,6 +390,9 @@ class Topology:
                 with contextlib.suppress(FileNotFoundError, OSError):
                     netns.remove(name)
                 self._namespaces.pop(name, None)
+            for name, fd in list(self._claims.items()):
+                ownership.release(name, fd)
+                del self._claims[name]
             _unregister(self)
 
     close = teardown
@@ -407,20 +420,25 @@ def cleanup_stale(prefix: str) -> list[str]:
     """Remove namespaces ``<prefix>-*`` left by a crashed run, and processes inside them.
 
     Returns the namespace names removed. Only names starting with ``<prefix>-`` are touched,
-    and never those of a topology still alive in this process.
+    and never those a live topology owns, in this process or any other (see ownership.py).
     """
-    with _live_lock:
-        ours = {name for topo in _live for name in topo._namespaces}
-    names = [
-        name for name in netns.listnetns() if name.startswith(f"{prefix}-") and name not in ours
-    ]
-    inodes = {ino for name in names if (ino := netns_inode(name)) is not None}
-    if inodes:
-        kill_pids(pids_in_netns(inodes))
-    for name in names:
-        with contextlib.suppress(FileNotFoundError, OSError):
-            netns.remove(name)
-    return names
+    removed = []
+    for name in netns.listnetns():
+        if not name.startswith(f"{prefix}-"):
+            continue
+        fd = ownership.claim(name)
+        if fd is None:
+            continue  # a live run owns it
+        try:
+            inode = netns_inode(name)
+            if inode is not None:
+                kill_pids(pids_in_netns({inode}))
+            with contextlib.suppress(FileNotFoundError, OSError):
+                netns.remove(name)
+            removed.append(name)
+        finally:
+            ownership.release(name, fd)
+    return removed
 
 
 # --------------------------------------------------- exit and signal safety net

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 import pytest
 
 from ironlb.netns import Topology, cleanup_stale
-from ironlb.netns.topology import live_prefixes
 
 TopologyFactory = Callable[..., Topology]
 
@@ -31,8 +30,7 @@ def _factory(made: list[Topology]) -> TopologyFactory:
         hosts: Iterable[str] = (),
     ) -> Topology:
         _require_root()
-        if prefix not in live_prefixes():
-            cleanup_stale(prefix)  # leftovers of a crashed earlier run with this prefix
+        cleanup_stale(prefix)  # a crashed run's leftovers; a live run's stay (ownership locks)
         topo = Topology.from_dict(spec, prefix=prefix, hosts=hosts)
         made.append(topo)
         return topo

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 from pyroute2 import IPRoute, netns
 
 from ironlb.netns import Topology
+from ironlb.netns.process import pid_alive
 
 # Debian's minimal image has no ping: one ICMP echo over a raw socket, exit 0 on a reply.
 PING = r"""
@@ -74,10 +74,5 @@ def leftovers(prefix: str, pids: list[int]) -> list[str]:
             name = link.get("ifname") or ""
             if name.startswith(prefix):
                 found.append(f"root link {name}")
-    for pid in pids:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            continue
-        found.append(f"pid {pid}")
+    found += [f"pid {pid}" for pid in pids if pid_alive(pid)]
     return found

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pyroute2 import netns
 
-from ironlb.netns import cleanup_stale, wait_until
+from ironlb.netns import Topology, TopologyError, cleanup_stale, wait_until
 from ironlb.netns.process import netns_argv, netns_inode, pids_in_netns
 from tests.netns.topology.helpers import leftovers
 
@@ -96,6 +96,34 @@ def test_signal_leaves_nothing(sig: signal.Signals) -> None:
             child.wait()
     assert child.returncode != 0
     assert leftovers(prefix, [pid]) == []
+
+
+def test_a_live_run_in_another_process_is_never_cleaned_a_crashed_one_is() -> None:
+    prefix = "ilb-nt-own"
+    child = subprocess.Popen(
+        [sys.executable, "-c", SIGNAL_SCRIPT.replace("{prefix!r}", repr(prefix))],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        pid = int(child.stdout.readline())
+        assert cleanup_stale(prefix) == []  # alive: untouched
+        assert cleanup_stale("ilb-nt") == []  # nor through a shorter prefix
+        with pytest.raises(TopologyError, match="belongs to a live run"):
+            Topology.from_dict({"lan": ("a",)}, prefix=prefix)
+        child.kill()  # a crash: no teardown runs
+        child.wait(10)
+        assert leftovers(prefix, [pid])  # namespaces and the daemon outlive it...
+        assert sorted(cleanup_stale(prefix)) == [f"{prefix}-{h}" for h in ("a", "b", "hub")]
+        assert leftovers(prefix, [pid]) == []  # ...until cleaned up
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        cleanup_stale(prefix)
 
 
 def test_cleanup_stale_removes_a_crashed_runs_namespaces() -> None:
