@@ -9,10 +9,12 @@ from ironlb.kube.errors import (
     AlreadyExists,
     ApiError,
     Conflict,
+    Forbidden,
     Gone,
     Invalid,
     NotFound,
     TransportError,
+    Unauthorized,
 )
 from ironlb.kube.informer import Informer
 from ironlb.kube.reconcile import Request, Result, TerminalError, run_workers
@@ -25,6 +27,7 @@ __all__ = [
     "AsyncKube",
     "Cache",
     "Conflict",
+    "Forbidden",
     "Gone",
     "Informer",
     "Invalid",
@@ -35,6 +38,7 @@ __all__ = [
     "Result",
     "TerminalError",
     "TransportError",
+    "Unauthorized",
     "WorkQueue",
     "load_api_client",
     "run_workers",
