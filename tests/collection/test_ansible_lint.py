@@ -7,7 +7,12 @@ from pathlib import Path
 
 from .playbook import BIN, REPO, ansible_env
 
-PATHS = ["playbooks/switches.yml", "collections/ansible_collections/ironlb/baremetal"]
+PATHS = [
+    "playbooks/switches.yml",
+    "inventory/example",
+    "collections/ansible_collections/ironlb/baremetal",
+    "collections/ansible_collections/ironlb/baremetal/roles/tor_bgp/molecule/default",
+]
 
 
 def test_ansible_lint_production_clean(tmp_path: Path) -> None:
