@@ -32,6 +32,9 @@ class ResourceType:
     field_selectors: tuple[str, ...] = BASE_FIELDS
     strategic_merge: bool = True
     unconditional_update: bool = True
+    verbs: tuple[str, ...] = tuple(VERBS_NS)
+    # Create-only review kinds: answered, never stored (no RBAC is enforced here).
+    review: bool = False
     # Some registries answer DELETE with the object, the rest with a Success Status.
     return_deleted_object: bool = False
     name_rule: str = "subdomain"  # or "label" (DNS-1123) / "label1035" (DNS-1035)
@@ -228,6 +231,14 @@ def builtin_types() -> list[ResourceType]:
                 ("rolebindings", "RoleBinding", True),
                 ("clusterroles", "ClusterRole", False),
                 ("clusterrolebindings", "ClusterRoleBinding", False),
+            )
+        ],
+        *[
+            _rt("authorization.k8s.io", "v1", plural, kind, False, verbs=("create",), review=True)
+            for plural, kind in (
+                ("selfsubjectaccessreviews", "SelfSubjectAccessReview"),
+                ("selfsubjectrulesreviews", "SelfSubjectRulesReview"),
+                ("subjectaccessreviews", "SubjectAccessReview"),
             )
         ],
         _rt(

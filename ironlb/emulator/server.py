@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from ironlb.emulator import errors, openapi, patch, protobuf, tables
-from ironlb.emulator.builtin import VERBS_NS, ResourceType
+from ironlb.emulator import errors, openapi, patch, protobuf, scale, tables
+from ironlb.emulator.builtin import ResourceType
 from ironlb.emulator.crd import CrdHook, version_priority
 from ironlb.emulator.errors import ApiError
 from ironlb.emulator.selectors import field_matcher, label_matcher
@@ -199,11 +199,23 @@ class ApiServer:
                     "singularName": rt.singular,
                     "namespaced": rt.namespaced,
                     "kind": rt.kind,
-                    "verbs": list(VERBS_NS),
+                    "verbs": list(rt.verbs),
                     **({"shortNames": rt.short_names} if rt.short_names else {}),
                     **({"categories": rt.categories} if rt.categories else {}),
                 }
             )
+            if rt.key in scale.SCALABLE:
+                resources.append(
+                    {
+                        "name": f"{rt.plural}/scale",
+                        "singularName": "",
+                        "namespaced": rt.namespaced,
+                        "group": "autoscaling",
+                        "version": "v1",
+                        "kind": "Scale",
+                        "verbs": ["get", "patch", "update"],
+                    }
+                )
             if rt.status_subresource:
                 resources.append(
                     {
@@ -249,7 +261,8 @@ class ApiServer:
             raise errors.path_not_found(rest[0])
         status_ok = sub == "status" and rt.status_subresource
         finalize_ok = sub == "finalize" and rt.key == ("", "namespaces")
-        if sub and not (status_ok or finalize_ok):
+        scale_ok = sub == "scale" and rt.key in scale.SCALABLE
+        if sub and not (status_ok or finalize_ok or scale_ok):
             raise errors.path_not_found(sub)
         return Target(rt, version, namespace, name, sub, watch_path)
 
@@ -265,11 +278,15 @@ class ApiServer:
         if not t.name:
             if method == "GET":
                 return self._list(request, t)
+            if method == "POST" and t.rt.review:
+                return await self._review(request, t)
             if method == "POST":
                 return await self._create(request, t)
             if method == "DELETE":
                 return await self._delete_collection(request, t)
             raise errors.method_not_allowed()
+        if t.subresource == "scale":
+            return await self._scale(request, t)
         if method == "GET":
             obj = self._out(t, self.store.get(t.rt, t.namespace, t.name))
             if _wants_table(request):
@@ -286,6 +303,23 @@ class ApiServer:
         if method == "DELETE" and not t.subresource:
             return await self._delete(request, t)
         raise errors.method_not_allowed()
+
+    async def _scale(self, request: web.Request, t: Target) -> web.Response:
+        current = self.store.get(t.rt, t.namespace, t.name)
+        if request.method == "GET":
+            return respond(scale.to_scale(current))
+        if request.method not in ("PUT", "PATCH"):
+            raise errors.method_not_allowed()
+        body = await self._body(request)
+        dry_run, _ = self._prepare(request)
+        if request.method == "PATCH":
+            ctype = request.headers.get("Content-Type", "").split(";")[0].strip()
+            body = self._apply_patch(ctype, scale.to_scale(current), body, t.rt)
+        if not isinstance(body, dict):
+            raise errors.bad_request("the body of the request must be a Scale object")
+        updated = scale.apply_scale(current, body, t.rt.kind)
+        obj = self.store.update(t.rt, t.namespace, t.name, updated, self.clock(), None, dry_run)
+        return respond(scale.to_scale(obj))
 
     def _out(self, t: Target, obj: Obj) -> Obj:
         """Serve the object at the version asked for (no conversion, as strategy None)."""
@@ -385,6 +419,27 @@ class ApiServer:
         dry_run, _ = self._prepare(request)
         obj = self.store.create(t.rt, t.namespace, body, self.clock(), dry_run)
         return respond(self._out(t, obj), 201, self._warnings())
+
+    async def _review(self, request: web.Request, t: Target) -> web.Response:
+        """Access reviews: everything is allowed (the emulator enforces no RBAC)."""
+        ctype = request.headers.get("Content-Type", "")
+        body = {} if "protobuf" in ctype else (await self._body(request) or {})
+        if t.rt.kind == "SelfSubjectRulesReview":
+            status = {
+                "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+                "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+                "incomplete": False,
+            }
+        else:
+            status = {"allowed": True, "reason": "the emulator enforces no RBAC"}
+        out = {
+            **body,
+            "apiVersion": t.rt.api_version(t.version),
+            "kind": t.rt.kind,
+            "metadata": {"creationTimestamp": None},
+            "status": status,
+        }
+        return respond(out, 201)
 
     async def _update(self, request: web.Request, t: Target) -> web.Response:
         body = await self._body(request)

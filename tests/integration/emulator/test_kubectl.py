@@ -146,3 +146,48 @@ def test_server_side_apply_and_dry_run(kubectl, tmp_path: Path) -> None:
     out = kubectl("create", "configmap", "dry", "--dry-run=server").stdout
     assert "dry" in out
     assert kubectl("get", "cm", "dry", check=False).returncode != 0
+
+
+def test_scale_and_auth_can_i(kubectl) -> None:
+    kubectl("create", "deployment", "web", "--image=nginx:1.27")
+    assert kubectl("scale", "deployment", "web", "--replicas=3").stdout == (
+        "deployment.apps/web scaled\n"
+    )
+    d = json.loads(kubectl("get", "deployment", "web", "-o", "json").stdout)
+    assert (d["spec"]["replicas"], d["metadata"]["generation"]) == (3, 2)
+    assert kubectl("auth", "can-i", "create", "services").stdout.strip() == "yes"
+
+
+def test_delete_from_manifest_and_namespace(kubectl, tmp_path: Path) -> None:
+    ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: scratch\n"
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: scratch\n"
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(ns + "---\n" + cm)
+    kubectl("apply", "-f", str(manifest))
+    # contents first: the emulator empties a namespace synchronously (docs/emulator.md)
+    manifest.write_text(cm + "---\n" + ns)
+    out = kubectl("delete", "-f", str(manifest)).stdout.splitlines()
+    assert out == ['configmap "c" deleted', 'namespace "scratch" deleted']
+    missing = kubectl("get", "ns", "scratch", check=False)
+    assert 'namespaces "scratch" not found' in missing.stderr
+
+
+def test_get_watch_prints_table_rows(apiserver, kubectl) -> None:
+    import threading
+
+    from kubernetes import client
+
+    v1 = client.CoreV1Api(apiserver.api_client())
+    timer = threading.Timer(
+        1.0, lambda: v1.create_namespaced_config_map("default", {"metadata": {"name": "late"}})
+    )
+    timer.start()
+    try:
+        proc = kubectl(
+            "get", "configmaps", "--watch", "--request-timeout=3s", check=False, timeout=20
+        )
+    finally:
+        timer.cancel()
+    rows = _table(proc.stdout)
+    assert rows[0] == ["NAME", "DATA", "AGE"]
+    assert rows[-1][:2] == ["late", "0"]
