@@ -75,6 +75,7 @@ class _Protocol(asyncio.Protocol):
         self.runner = runner
         self.transport: asyncio.Transport | None = None
         self._adopt_local = adopt_local
+        self.closed = asyncio.Event()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -85,6 +86,7 @@ class _Protocol(asyncio.Protocol):
         self.runner._on_data(self, data)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.closed.set()
         self.runner._on_lost(self)
 
 
@@ -114,6 +116,7 @@ class PeerRunner:
         self._bfd_peer: Any = None
         self.established = asyncio.Event()
         self.received: set[Prefix] = set()  # Adj-RIB-In prefixes (we never install them)
+        self._closing: list[_Protocol] = []
 
     # ------------------------------------------------------------ control
 
@@ -143,11 +146,13 @@ class PeerRunner:
                 await self._connect_task
         proto, self._proto = self._proto, None
         if proto is not None and proto.transport is not None:
-            proto.transport.close()  # close() flushes the write buffer first
-            with contextlib.suppress(asyncio.TimeoutError):
-                async with asyncio.timeout(1.0):
-                    while not proto.transport.is_closing():
-                        await asyncio.sleep(0.01)
+            proto.transport.close()
+            self._closing.append(proto)
+        # close() flushes the write buffer (the Cease) before the socket goes: wait for that.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                for closing in self._closing:
+                    await closing.closed.wait()
         if self.metrics is not None:
             self.metrics.forget(self.name)
 
@@ -214,11 +219,13 @@ class PeerRunner:
         self.established.clear()
         self.received.clear()
         level = self.log.warning if ev.was_established else self.log.info
+        note = ev.notification
         level(
             "bgp.session.down",
             peer=self.name,
             reason=ev.reason.value,
             detail=ev.detail,
+            notification=f"{note.code}/{note.subcode}" if note else "",
             was_established=ev.was_established,
         )
         if self.metrics is not None:
@@ -226,6 +233,7 @@ class PeerRunner:
         proto, self._proto = self._proto, None
         if proto is not None and proto.transport is not None:
             proto.transport.close()
+            self._closing = [p for p in self._closing if not p.closed.is_set()] + [proto]
 
     # ------------------------------------------------------------ TCP
 

@@ -270,7 +270,7 @@ def test_fuzz_arbitrary_bytes_only_raise_decode_error(data: bytes) -> None:
     _decode_all(hdr(19 + len(data), 1) + data)  # arbitrary OPEN body
 
 
-@settings(max_examples=200)
+@settings(max_examples=120)
 @given(updates(), st.integers(19, 300), st.integers(0, 255))
 def test_fuzz_mutated_updates(msg: Update, pos: int, byte: int) -> None:
     data = bytearray(encode(msg, NEG4))

@@ -7,8 +7,8 @@ import ipaddress
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from speaker.bgp.capabilities import Negotiated
-from speaker.bgp.codec import Keepalive, Notification, Open, Update, encode
+from speaker.bgp.capabilities import GracefulRestart, Negotiated
+from speaker.bgp.codec import Keepalive, Notification, Open, RouteRefresh, Update, encode
 from speaker.bgp.fsm import DownReason, State
 from speaker.bgp.session import (
     ConnectRequest,
@@ -210,3 +210,39 @@ def test_update_received_counts() -> None:
         isinstance(e, UpdateReceived) and e.update.nlri for e in p.events["a"]
     ) and isinstance(p.a.counters.updates_received, int)
     assert Update() != Update(nlri=(N("203.0.113.9/32"),))
+
+
+def test_route_refresh_resends_the_family() -> None:
+    p = pair()
+    p.a.announce([Route(N("203.0.113.1/32")), Route(N("2001:db8:1::/64"))])
+    p.pump(1.0)
+    p.events["b"].clear()
+    p.a.receive_data(encode(RouteRefresh(1, 1), p.a.negotiated), 2.0)
+    p.pump(2.0)
+    again = [e.update for e in p.events["b"] if isinstance(e, UpdateReceived)]
+    assert [u.nlri for u in again] == [(N("203.0.113.1/32"),)]
+
+
+def test_graceful_restart_capability_only_when_enabled() -> None:
+    p = pair(graceful_restart=True, restart_time=60)
+    seen = messages(p.wire["a"], Negotiated(four_octet_as=False))
+    gr = seen[0].capability(GracefulRestart)
+    assert gr == GracefulRestart(60, False, ((1, 1, False), (2, 1, False)))
+    assert p.b.negotiated is not None and p.b.negotiated.peer_graceful_restart == gr
+    plain = pair()
+    assert (
+        messages(plain.wire["a"], Negotiated(four_octet_as=False))[0].capability(GracefulRestart)
+        is None
+    )
+
+
+def test_dynamic_external_asn_accepts_any_other_as() -> None:
+    p = SessionPair(
+        config(64512, 0, "198.51.100.1"),
+        config(64999, 64512, "198.51.100.2"),
+    )
+    p.connect(0.0)
+    assert p.a.state is State.ESTABLISHED
+    same = SessionPair(config(64512, 0, "198.51.100.1"), config(64512, 64512, "198.51.100.2"))
+    same.connect(0.0)
+    assert same.a.state is State.IDLE
