@@ -18,6 +18,7 @@ import enum
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ironlb.ipranges import IntervalSet
 
@@ -51,18 +52,20 @@ class Refusal:
     message: str
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Port:
+class Port(NamedTuple):
+    # NamedTuples, not dataclasses: built for every Service on every decision.
     protocol: str
     port: int
 
 
-@dataclass(frozen=True, slots=True)
-class ShareKey:
+class ShareKey(NamedTuple):
     """`sharing` is the allow-shared-ip value ("" = exclusive); `backend` must match too."""
 
     sharing: str = ""
     backend: str = ""
+
+
+EXCLUSIVE = ShareKey()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +82,7 @@ class Allocation:
     pool: str
     ips: tuple[IPAddress, ...]
     ports: frozenset[Port] = frozenset()
-    key: ShareKey = ShareKey()
+    key: ShareKey = EXCLUSIVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +297,7 @@ class Allocator:
         svc: str,
         ips: Iterable[IPAddress],
         ports: frozenset[Port] = frozenset(),
-        key: ShareKey = ShareKey(),
+        key: ShareKey = EXCLUSIVE,
     ) -> Allocation | Refusal:
         """Give `svc` exactly `ips` (replacing what it held) if the pools and sharing allow."""
         ips = tuple(ips)

@@ -24,10 +24,11 @@ MetalLB semantics, in the order MetalLB applies them:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from controller.allocator import (
     Allocation,
@@ -47,11 +48,18 @@ SINGLE, PREFER, REQUIRE = "SingleStack", "PreferDualStack", "RequireDualStack"
 _FAMILY_NAMES = {"IPv4": 4, "IPv6": 6}
 
 
+@functools.lru_cache(maxsize=64)
+def _spellings(key: str) -> tuple[str, ...]:
+    return tuple(f"{prefix}/{key}" for prefix in PREFIXES)
+
+
 def annotation(svc: Mapping[str, Any], key: str) -> str | None:
     """`metallb.io/<key>`, else the legacy `metallb.universe.tf/<key>` (MetalLB's order)."""
-    annotations = (svc.get("metadata") or {}).get("annotations") or {}
-    for prefix in PREFIXES:
-        value = annotations.get(f"{prefix}/{key}")
+    annotations = (svc.get("metadata") or {}).get("annotations")
+    if not annotations:
+        return None
+    for spelled in _spellings(key):
+        value = annotations.get(spelled)
         if value is not None:
             return value
     return None
@@ -61,9 +69,8 @@ def pool_defs(pools: Mapping[str, IPAddressPool]) -> list[PoolDef]:
     return [PoolDef(name, tuple(p.ranges), p.avoid_buggy_ips) for name, p in sorted(pools.items())]
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceView:
-    """What allocation needs from a Service dict."""
+class ServiceView(NamedTuple):
+    """What allocation needs from a Service dict (a NamedTuple: cheap to build)."""
 
     key: str
     namespace: str
@@ -138,6 +145,12 @@ def _families(spec: Mapping[str, Any]) -> tuple[tuple[int, ...], str]:
 def _parse_ip(text: Any) -> IPAddress | None:
     if not isinstance(text, str):
         return None
+    return _parse_ip_text(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_ip_text(text: str) -> IPAddress | None:
+    # Status addresses are parsed on every decision; parsing dominates without the cache.
     try:
         return ipaddress.ip_address(text.strip())
     except ValueError:
@@ -200,6 +213,19 @@ class Decision:
     @property
     def changed(self) -> bool:
         return set(self.ips) != set(self.previous)
+
+
+class _Shown:
+    __slots__ = ("ips",)
+
+    def __init__(self, ips: tuple[IPAddress, ...]) -> None:
+        self.ips = ips
+
+    def __str__(self) -> str:
+        return ", ".join(map(str, self.ips))
+
+    def __format__(self, spec: str) -> str:
+        return str(self)
 
 
 class Assigner:
@@ -272,7 +298,7 @@ class Assigner:
     def _keep(
         self, view: ServiceView, current: tuple[IPAddress, ...], ns_labels: Mapping[str, str]
     ) -> Allocation | Refusal:
-        shown = ", ".join(map(str, current))
+        shown = _Shown(current)  # formatted only if a message needs it (IPv6 str() is slow)
         versions = {ip.version for ip in current}
         if not versions <= set(view.families) or (
             view.policy != PREFER and versions != set(view.families)
@@ -291,6 +317,15 @@ class Assigner:
         if view.requested_ips and set(view.requested_ips) != set(current):
             wanted = ", ".join(map(str, view.requested_ips))
             return Refusal(Reason.IP_NOT_IN_POOL, f"{wanted} was requested instead of {shown}")
+        held = self.allocator.allocation(view.key)
+        if (
+            held is not None
+            and held.ips == current
+            and held.ports == view.ports
+            and held.key == view.share
+            and (view.policy != PREFER or len(current) == 2)
+        ):
+            return held  # nothing changed since it was recorded: the common resync
         result = self.allocator.assign(view.key, current, view.ports, view.share)
         if isinstance(result, Refusal) or view.policy != PREFER or len(current) == 2:
             return result
@@ -298,7 +333,7 @@ class Assigner:
             return result  # the user pinned the addresses: no second family on top
         return self._add_missing_family(view, result)
 
-    def _left_pool(self, view: ServiceView, shown: str) -> Refusal:
+    def _left_pool(self, view: ServiceView, shown: _Shown) -> Refusal:
         old = view.allocated_from
         if old and old not in self.pools:
             message = f"IPAddressPool {old} was deleted; {shown} released"
