@@ -154,13 +154,16 @@ async def test_non_load_balancer_and_other_class(apiserver_with_crds: Any) -> No
         await c.service("mine")
         assert await wait_for(lambda: c.ips("mine")) == ["203.0.113.7"]
         assert await c.ips("other") == []
+        await c.service("next")
+        events = await wait_for(lambda: _with_reason(c, "next", "PoolExhausted"), what="exhausted")
+        assert "203.0.113.7" not in events[0]["message"] and "p" in events[0]["message"]
         svc = await c.get_service("mine")
         svc["spec"]["type"] = "ClusterIP"
         svc["spec"].pop("allocateLoadBalancerNodePorts", None)
         for port in svc["spec"]["ports"]:
             port.pop("nodePort", None)
         await c.akube.replace(SERVICES, svc)
-        await c.service("next")
+        # The released address goes to the Service that was waiting for one.
         assert await wait_for(lambda: c.ips("next")) == ["203.0.113.7"]
         assert await c.ips("other") == []
 
@@ -331,3 +334,28 @@ async def test_metrics_and_health(apiserver_with_crds: Any) -> None:
             for path in ("/healthz", "/readyz"):
                 async with http.get(base + path) as r:
                     assert r.status == 200
+
+
+async def test_status_flapping_between_writers_warns(apiserver_with_crds: Any) -> None:
+    c = Cluster(apiserver_with_crds)
+    await setup(c)
+    await c.pool("p", "203.0.113.0/24")
+    await c.l2("l2")
+    async with running_controller(apiserver_with_crds):
+        await c.service("web")
+        assert await wait_for(lambda: c.ips("web")) == ["203.0.113.0"]
+        foreign = {"status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.99"}]}}}
+        for round_ in range(4):
+            await c.akube.patch(SERVICES, "web", foreign, "default", subresource="status")
+            # The controller puts its address back each time.
+            assert await wait_for(lambda: _is(c, "web", ["203.0.113.0"]), what=f"rewrite {round_}")
+            if await _with_reason(c, "web", "AnotherLoadBalancer"):
+                break
+        events = await wait_for(
+            lambda: _with_reason(c, "web", "AnotherLoadBalancer"), what="flapping warning"
+        )
+        assert "another" in events[0]["message"].lower()
+
+
+async def _is(c: Cluster, name: str, ips: list[str]) -> bool:
+    return await c.ips(name) == ips
