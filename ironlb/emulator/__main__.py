@@ -29,6 +29,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         help="register the YAML manifests (CRDs and objects) in DIR at start; repeatable",
     )
     parser.add_argument("--state", help="load objects from FILE at start, save them on stop")
+    parser.add_argument(
+        "--autosave",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="with --state, also save every SECONDS when something changed (0: only on stop)",
+    )
     parser.add_argument("--token", help="require this bearer token (default: no auth)")
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a self-signed cert")
     parser.add_argument("--history", type=int, default=1000, help="watch history length")
@@ -53,6 +60,7 @@ async def serve(args: argparse.Namespace) -> int:
         service_cidrs=args.service_cidr or DEFAULT_SERVICE_CIDRS,
         state_file=args.state,
         crd_dirs=args.crds,
+        autosave_interval=args.autosave,
     )
     await emulator.start()
     if args.kubeconfig:

@@ -42,6 +42,7 @@ class Emulator:
         state_file: str | os.PathLike[str] | None = None,
         crd_dirs: tuple[str | os.PathLike[str], ...] | list[str | os.PathLike[str]] = (),
         bookmark_interval: float = 1.0,
+        autosave_interval: float = 0.0,
     ) -> None:
         self.host, self.port, self.token, self.tls = host, port, token, tls
         self.state_file = Path(state_file) if state_file else None
@@ -54,6 +55,9 @@ class Emulator:
         self._runner: web.AppRunner | None = None
         self._ca_pem: bytes | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        # with a state file, also save every autosave_interval s (survives SIGKILL)
+        self.autosave_interval = autosave_interval
+        self._autosave: asyncio.Task[None] | None = None
 
     # ---- lifecycle ---------------------------------------------------------------
     async def start(self) -> None:
@@ -71,8 +75,21 @@ class Emulator:
         sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
         self.port = sockets[0].getsockname()[1]
         self.server.address = f"{self.host}:{self.port}"
+        if self.state_file and self.autosave_interval > 0:
+            self._autosave = asyncio.create_task(self._autosave_loop())
+
+    async def _autosave_loop(self) -> None:
+        saved = self.store.rv
+        while True:
+            await asyncio.sleep(self.autosave_interval)
+            if self.store.rv != saved and self.state_file:
+                saved = self.store.rv
+                self.save_state(self.state_file)
 
     async def stop(self) -> None:
+        if self._autosave is not None:
+            self._autosave.cancel()
+            self._autosave = None
         self.server.close_watches()
         if self._runner is not None:
             await self._runner.cleanup()

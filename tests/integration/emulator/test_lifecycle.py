@@ -243,3 +243,22 @@ def test_emulator_thread_context_manager() -> None:
     with EmulatorThread() as emu:
         code, body, _ = raw(emu.url, "GET", "/version")
         assert code == 200 and body["major"] == "1"
+
+
+def test_autosave_writes_state_while_running(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    server = start_apiserver(tmp_path, [], state_file=state, autosave_interval=0.05)
+    try:
+        client.CoreV1Api(server.api_client()).create_namespaced_config_map(
+            "default", {"metadata": {"name": "autosaved"}}
+        )
+        names: list[str] = []
+        deadline = time.monotonic() + 10
+        while "autosaved" not in names and time.monotonic() < deadline:
+            time.sleep(0.05)
+            if state.exists():
+                data = json.loads(state.read_text())
+                names = [o["object"]["metadata"]["name"] for o in data["objects"]]
+        assert "autosaved" in names
+    finally:
+        server.close()
