@@ -98,7 +98,7 @@ class SpeakerOptions:
     handover: float = 0.2
     load_balancer_class: str | None = None
     bgp: bool = True
-    realtime_priority: int = 0  # SCHED_FIFO priority for the loop thread (0: off)
+    realtime_priority: int = 10  # SCHED_FIFO priority for the loop thread (0: off)
 
 
 class Speaker:

@@ -62,8 +62,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--realtime-priority",
         type=int,
-        default=0,
-        help="run the answering loop at SCHED_FIFO with this priority (needs CAP_SYS_NICE)",
+        default=10,
+        help=(
+            "run the answering loop at SCHED_FIFO with this priority (default 10; 0: off). "
+            "Without CAP_SYS_NICE it logs a warning and runs at normal priority"
+        ),
     )
     parser.add_argument("--log-level", default="info")
 

@@ -116,3 +116,22 @@ def test_duplicate_address_on_the_lan_is_detected_and_not_announced(l2lab_factor
     wait_until(lambda: None if lab.events("AddressConflict") else "no Event", 10)
     assert "203.0.113.20" in lab.events("AddressConflict")[0]["message"]
     assert lab.l2_statuses() == []
+
+
+def test_exclude_label_hands_the_address_over(l2lab_factory) -> None:
+    from ironlb.kube.resources import NODES
+
+    lab: L2Lab = l2lab_factory()
+    lab.service("web", [VIP4])
+    first = lab.wait_owner(VIP4)
+    successor = owner_of(VIP4, [n for n in NODES3 if n != first])
+    label = {"node.kubernetes.io/exclude-from-external-load-balancers": "true"}
+    lab.kube.patch(NODES, first, {"metadata": {"labels": label}})
+
+    def moved() -> str | None:
+        node = lab.request(VIP4, timeout=0.3)
+        return None if node == successor else f"served by {node}, want {successor}"
+
+    wait_until(moved, 10, interval=0.1)
+    assert lab.arping(VIP4) == [lab.mac_of(successor)]
+    assert "reason=not-eligible" in lab.speaker_log(first)
