@@ -40,11 +40,12 @@ router bgp 64512
         f""" neighbor {node_v4(i)} remote-as 64513
  neighbor {node_v4(i)} password {PASSWORD}
  neighbor {node_v4(i)} timers connect 1
- neighbor {node_v6(i)} remote-as 64512
+ neighbor {node_v6(i)} remote-as {64513 if i == 1 else 64512}
  neighbor {node_v6(i)} timers connect 1
 """
         for i in (1, 2, 3)
     )
+    + f" neighbor {node_v6(1)} password {PASSWORD}\n"
     + f""" neighbor {node_v4(2)} bfd profile fast
  address-family ipv4 unicast
   maximum-paths 8
@@ -219,3 +220,21 @@ def test_frozen_speaker_path_removed_after_hold_time(lab: tuple[Topology, FrrRou
     finally:
         s.proc.send_signal(signal.SIGCONT)
         s.stop()
+
+
+def test_ebgp_ipv6_md5(lab: tuple[Topology, FrrRouter]) -> None:
+    """eBGP over IPv6 with TCP MD5 (the IPv6 sockaddr in struct tcp_md5sig)."""
+    topo, tor = lab
+    p = peer("tor6", 64513, 64512, TOR_V6, hold_time=9, password=PASSWORD)
+    routes = [{"prefix": "2001:db8:200::/64", "large_communities": ["64513:1:1"]}]
+    s = Speaker(topo, "node1", {"peers": [p], "routes": routes})
+    try:
+        wait_until(lambda: None if paths(tor, "2001:db8:200::/64", "ipv6") else 1, 20)
+        [path] = paths(tor, "2001:db8:200::/64", "ipv6")
+        assert path["peer"]["type"] == "external"
+        assert path["aspath"]["string"] == "64513"
+        assert path["nexthops"][0]["ip"] == node_v6(1)
+        assert path["largeCommunity"]["list"] == ["64513:1:1"]
+    finally:
+        s.stop()
+    wait_until(lambda: None if not paths(tor, "2001:db8:200::/64", "ipv6") else 1, 5)

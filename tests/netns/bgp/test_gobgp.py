@@ -33,6 +33,8 @@ NEIGHBORS = [
     {"address": node_v4(i), "asn": 64513, "password": PASSWORD, "hold": 9} for i in (1, 2, 3)
 ]
 NEIGHBORS.append({"address": node_v6(3), "asn": 64512, "ipv6": True, "hold": 9})
+SECOND = "198.51.100.23"  # node3's second address: an iBGP IPv4 session from a source address
+NEIGHBORS.append({"address": SECOND, "asn": 64512, "hold": 9})
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +113,21 @@ def test_ibgp_ipv6_local_pref(lab: tuple[Topology, GobgpRouter]) -> None:
     finally:
         s.stop()
     wait_until(lambda: paths(tor, "2001:db8:100::/64", "ipv6") or None, 5)
+
+
+def test_ibgp_ipv4_from_source_address(lab: tuple[Topology, GobgpRouter]) -> None:
+    topo, tor = lab
+    topo.add_address("node3", "lan", f"{SECOND}/24")
+    p = peer("tor", 64512, 64512, TOR_V4, hold_time=9, source_address=SECOND)
+    routes = [{"prefix": "203.0.113.20/32", "local_pref": 120}]
+    s = Speaker(topo, "node3", {"peers": [p], "routes": routes})
+    try:
+        wait_until(lambda: None if paths(tor, "203.0.113.20/32") else 1, 20)
+        [path] = paths(tor, "203.0.113.20/32")
+        assert path["next_hop"] == SECOND  # our address on that TCP connection
+        assert path["local_pref"] == 120
+        assert path["as_path"] == []
+        assert tor.neighbors()[SECOND] == "established"
+    finally:
+        s.stop()
+        topo.del_address("node3", "lan", f"{SECOND}/24")
