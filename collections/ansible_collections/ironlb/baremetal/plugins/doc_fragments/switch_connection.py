@@ -42,6 +42,6 @@ options:
       - An OpenSSH client configuration file (for example with a C(ProxyCommand)).
     type: path
 requirements:
-  - netmiko >= 4.8 on the host that runs the module (normally the controller,
-    with C(connection: local)).
+  - "netmiko >= 4.8 on the host that runs the module (normally the controller,
+    with C(connection: local))."
 """

@@ -144,7 +144,7 @@ options:
     description: Running-configuration text for O(state=parsed).
     type: str
 notes:
-  - Run it on the controller (C(connection: local)); it opens its own SSH session.
+  - "Run it on the controller (C(connection: local)); it opens its own SSH session."
   - FRR has no netmiko device type; C(cisco_ios) drives vtysh fully.
 """
 
