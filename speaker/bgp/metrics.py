@@ -29,7 +29,7 @@ class BgpMetrics:
             registry=reg,
         )
         self.prefixes = Gauge(
-            "ironlb_speaker_bgp_announced_prefixes_total",
+            "ironlb_speaker_bgp_prefixes_advertised",
             "Prefixes the peer currently holds from us",
             ["peer"],
             registry=reg,

@@ -62,9 +62,7 @@ async def test_announce_withdraw_reconcile_and_shutdown() -> None:
         )
         assert node.established() == {"tor": True}
         assert registry.get_sample_value("ironlb_speaker_bgp_session_up", {"peer": "tor"}) == 1
-        value = registry.get_sample_value(
-            "ironlb_speaker_bgp_announced_prefixes_total", {"peer": "tor"}
-        )
+        value = registry.get_sample_value("ironlb_speaker_bgp_prefixes_advertised", {"peer": "tor"})
         assert value == 1
 
         # Level-triggered: the next desired state replaces the routes.
