@@ -14,8 +14,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import jsonschema
-
 from ironlb.emulator import errors
 from ironlb.emulator.builtin import ResourceType
 
@@ -187,6 +185,8 @@ _VALIDATORS: dict[int, tuple[Obj, Any]] = {}
 def validate(obj: Obj, schema: Obj) -> list[errors.Cause]:
     cached = _VALIDATORS.get(id(schema))
     if cached is None or cached[0] is not schema:
+        import jsonschema  # lazily: it is a tenth of the start-up time
+
         body = to_json_schema(schema)
         body.get("properties", {}).pop("metadata", None)
         cached = (schema, jsonschema.Draft7Validator(body))
@@ -203,7 +203,8 @@ def _path(parts: Any) -> str:
     return out
 
 
-def _cause(e: jsonschema.ValidationError) -> errors.Cause:
+def _cause(e: Any) -> errors.Cause:
+    """A jsonschema.ValidationError as a kube-apiserver field error."""
     path = _path(e.absolute_path)
     v, inst, arg = e.validator, e.instance, e.validator_value
     shown = errors.go_repr(inst)

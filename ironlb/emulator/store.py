@@ -250,7 +250,7 @@ class Store:
         if dry_run:
             return result
         if result["metadata"].get("deletionTimestamp") and not result["metadata"].get("finalizers"):
-            return self._remove(rt, result, now)
+            return self._remove(rt, current, now, final=result)
         self._commit(rt, "MODIFIED", result, current)
         for hook in self.hooks:
             hook.committed("update", rt, result, current)
@@ -346,8 +346,9 @@ class Store:
                 return None
         return self._remove(self.types[NAMESPACES], ns_obj, now)
 
-    def _remove(self, rt: ResourceType, current: Obj, now: float) -> Obj:
-        gone = copy.deepcopy(current)
+    def _remove(self, rt: ResourceType, current: Obj, now: float, final: Obj | None = None) -> Obj:
+        """Delete the stored `current`; the DELETED event shows `final` (the last update)."""
+        gone = copy.deepcopy(final if final is not None else current)
         self.objects[rt.key].pop(obj_key(current), None)
         self._bump(gone)
         self._record(WatchEvent(self.rv, rt.key, "DELETED", gone, current))
