@@ -19,3 +19,47 @@ async def test_seed_hands_on_gets_first_address(apiserver_with_crds: Any) -> Non
         svc = await c.get_service("web")
         assert svc["metadata"]["annotations"]["metallb.io/ip-allocated-from-pool"] == "kind-pool"
         assert "IPAllocated" in await wait_for(lambda: c.reasons("web"), what="IPAllocated event")
+
+
+async def test_ironlb_controller_command_end_to_end(apiserver_with_crds: Any) -> None:
+    """The real `ironlb controller` process: assigns, serves /readyz, exits 0 on SIGTERM."""
+    import asyncio
+    import signal
+    import socket
+    import sys
+
+    import aiohttp
+
+    c = Cluster(apiserver_with_crds)
+    await c.namespace(NS)
+    await c.pool("kind-pool", "172.18.255.200-172.18.255.250")
+    await c.l2("kind-l2", "kind-pool")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "controller",
+        "--kubeconfig",
+        apiserver_with_crds.kubeconfig,
+        "--metrics-host",
+        "127.0.0.1",
+        "--metrics-port",
+        str(port),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await c.service("web")
+        assert await wait_for(lambda: c.ips("web"), 20) == ["172.18.255.200"]
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/readyz") as r,
+        ):
+            assert r.status == 200
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert b"Traceback" not in err
