@@ -74,7 +74,17 @@ def run(
     except (IntentError, PlanError, ValueError) as exc:
         raise ModuleFailure(str(exc)) from None
     except (ConnectError, SwitchError) as exc:
-        raise ModuleFailure(str(exc)) from None
+        # A rejected line may carry the MD5 password (`neighbor X password ...`): mask it here,
+        # not only through Ansible's no_log, so no caller of run() can leak it.
+        raise ModuleFailure(redact(str(exc), params)) from None
+
+
+def redact(text: str, params: dict[str, Any]) -> str:
+    for name in ("md5_password", "password"):
+        secret = params.get(name)
+        if secret:
+            text = text.replace(str(secret), "********")
+    return text
 
 
 def _placed(intent: BgpIntent, pf: Platform) -> BgpIntent:
