@@ -620,7 +620,7 @@ class ApiServer:
                 await _send(resp, type_, self._watch_obj(t, obj, table))
             if initial_events and bookmarks:
                 await _send(resp, "BOOKMARK", self._bookmark(t, start_rv, initial_end=True))
-            await self._stream(resp, t, queue, translate, timeout, bookmarks, table)
+            await self._stream(resp, t, queue, translate, timeout, bookmarks, table, request)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
@@ -638,6 +638,7 @@ class ApiServer:
         timeout: float,
         bookmarks: bool,
         table: bool,
+        request: web.Request,
     ) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -646,12 +647,16 @@ class ApiServer:
             now = loop.time()
             if now >= deadline:
                 return
-            wait = deadline - now
+            # a quiet watch still notices a vanished client within a second
+            wait = min(deadline - now, 1.0)
             if bookmarks:
                 wait = min(wait, max(0.0, next_bookmark - now))
             try:
                 ev = await asyncio.wait_for(queue.get(), wait)
             except TimeoutError:
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    return
                 if bookmarks and loop.time() >= next_bookmark:
                     await _send(resp, "BOOKMARK", self._bookmark(t, self.store.rv))
                     next_bookmark = loop.time() + self.bookmark_interval

@@ -247,3 +247,28 @@ def test_watch_single_object_by_field_selector(apiserver) -> None:
         field_selector="metadata.name=mine",
     )
     assert [(t, n) for t, n, _ in events] == [("ADDED", "mine")]
+
+
+def test_abandoned_watches_are_released(apiserver) -> None:
+    import http.client
+    import time
+
+    port = apiserver.emulator.port
+    conns = []
+    for _ in range(3):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=1")
+        assert c.getresponse().status == 200
+        conns.append(c)
+
+    def listeners() -> int:
+        return apiserver.call(lambda: len(apiserver.emulator.store.listeners))
+
+    assert listeners() == 3
+    for c in conns:
+        c.sock.close()
+        c.close()
+    deadline = time.monotonic() + 10
+    while listeners() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert listeners() == 0
