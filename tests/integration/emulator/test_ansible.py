@@ -59,6 +59,13 @@ def _playbook(kubeconfig: str) -> list[dict]:
     tasks = [
         _task("configmap create", CONFIGMAP, "cm1"),
         _task("configmap again", CONFIGMAP, "cm2"),
+        {
+            **_task(
+                "configmap change in check mode", {**CONFIGMAP, "data": {"mode": "bgp"}}, "cm3"
+            ),
+            "check_mode": True,
+        },
+        _task("configmap unchanged after check mode", CONFIGMAP, "cm4"),
         _task("pool create", POOL, "pool1"),
         _task("pool again", POOL, "pool2"),
         _task("pool changed", changed_pool, "pool3"),
@@ -70,6 +77,8 @@ def _playbook(kubeconfig: str) -> list[dict]:
                 "that": [
                     "cm1 is changed",
                     "cm2 is not changed",
+                    "cm3 is changed",
+                    "cm4 is not changed",
                     "pool1 is changed",
                     "pool2 is not changed",
                     "pool3 is changed",
