@@ -243,6 +243,7 @@ class Store:
                 ],
             )
         result = self._merge_update(rt, current, new, subresource)
+        _check_new_finalizers(rt, current, result)
         if _same(result, current):
             return copy.deepcopy(current)
         for hook in self.hooks:
@@ -469,6 +470,27 @@ def _same(a: Obj, b: Obj) -> bool:
         return o
 
     return strip(a) == strip(b)
+
+
+def _check_new_finalizers(rt: ResourceType, current: Obj, result: Obj) -> None:
+    if not current["metadata"].get("deletionTimestamp"):
+        return
+    old = set(current["metadata"].get("finalizers") or [])
+    added = [f for f in result["metadata"].get("finalizers") or [] if f not in old]
+    if added:
+        listed = ", ".join(f'"{f}"' for f in added)
+        raise errors.invalid(
+            rt.kind,
+            rt.group,
+            current["metadata"]["name"],
+            [
+                errors.field_forbidden(
+                    "metadata.finalizers",
+                    "no new finalizers can be added if the object is being deleted, found new"
+                    f" finalizers []string{{{listed}}}",
+                )
+            ],
+        )
 
 
 def _spec_changed(old: Obj, new: Obj) -> bool:

@@ -120,6 +120,10 @@ def test_finalizers_hold_deletion(apiserver) -> None:
     v1.delete_namespaced_config_map("held", "default")
     held = v1.read_namespaced_config_map("held", "default")
     assert held.metadata.deletion_timestamp is not None
+    with pytest.raises(client.ApiException) as info:
+        v1.patch_namespaced_config_map("held", "default", {"metadata": {"finalizers": ["new"]}})
+    assert info.value.status == 422
+    assert "no new finalizers can be added if the object is being deleted" in info.value.body
     v1.patch_namespaced_config_map(
         "held", "default", [{"op": "remove", "path": "/metadata/finalizers/0"}]
     )
