@@ -12,6 +12,8 @@ Recovery, as client-go's reflector does it:
 - the connection failed → back off, then watch again from that resourceVersion;
 - 410 Gone (the resourceVersion was compacted) or any other API error → list again, replace
   the cache and notify every key that changed or vanished;
+- a resourceVersion lower than the last one seen (a server whose history restarted: an
+  emulator without its state file, an etcd restore) → drop the stream and list again;
 - every failure backs off exponentially with jitter; a successful list or clean stream resets;
   a stream that ends at once without a single event counts as a failure (no hot loop against
   a server that sheds watches).
@@ -53,6 +55,7 @@ class InformerStats:
     errors: int = 0
     events: int = 0
     bookmarks: int = 0
+    resets: int = 0  # resourceVersion went backwards → relist
 
 
 class Informer:
@@ -91,6 +94,7 @@ class Informer:
         self._stop = asyncio.Event()
         self._stream: WatchStream | None = None
         self._stream_lock = threading.Lock()
+        self._reset_requested = False
         self._executor: ThreadPoolExecutor | None = None  # one per run()
 
     # ------------------------------------------------------------------ control
@@ -109,6 +113,10 @@ class Informer:
                         need_list = False
                     started = self.clock()
                     delivered = await self._watch()
+                    if self._reset_requested:
+                        self._reset_requested = False
+                        need_list = True
+                        continue
                     if delivered or self.clock() - started >= MIN_WATCH_SECONDS:
                         self.backoff.reset()
                     else:
@@ -225,9 +233,24 @@ class Informer:
             stream.close()
 
     def _apply(self, event: Obj) -> None:
+        if self._reset_requested:
+            return  # the rest of a stream we are dropping; the relist covers it
         kind = event.get("type")
         obj = event.get("object") or {}
         rv = (obj.get("metadata") or {}).get("resourceVersion")
+        if rv and _older(str(rv), self.resource_version):
+            # A server whose history restarted (an emulator without state, an etcd restore):
+            # our resourceVersion means nothing there, so start over from a list.
+            self.stats.resets += 1
+            self._reset_requested = True
+            log.warning(
+                "informer.resource_version_went_back",
+                resource=str(self.resource),
+                seen=str(rv),
+                ours=self.resource_version,
+            )
+            self._close_stream()
+            return
         if kind == "BOOKMARK":
             self.stats.bookmarks += 1
         elif kind in ("ADDED", "MODIFIED"):
@@ -266,6 +289,14 @@ class Informer:
                 name=key[1],
                 error=_describe(exc),
             )
+
+
+def _older(seen: str, ours: str | None) -> bool:
+    """True if ``seen`` is numerically below ``ours`` (resourceVersions are etcd revisions on
+    every server we know; non-numeric ones are left alone, as the API asks)."""
+    if not ours or not seen.isdigit() or not ours.isdigit():
+        return False
+    return int(seen) < int(ours)
 
 
 def _describe(exc: BaseException) -> str:
