@@ -28,6 +28,7 @@ from tests.netns.bgp.helpers import (
 pytestmark = [pytest.mark.netns, pytest.mark.peers, pytest.mark.slow]
 
 PASSWORD = "ironlb-md5"
+MULTIHOP = "198.51.100.23"  # node3's second address: an ebgp-multihop session with BFD
 BGPD = (
     f"""
 router bgp 64512
@@ -47,8 +48,13 @@ router bgp 64512
     )
     + f" neighbor {node_v6(1)} password {PASSWORD}\n"
     + f""" neighbor {node_v4(2)} bfd profile fast
+ neighbor {MULTIHOP} remote-as 64513
+ neighbor {MULTIHOP} ebgp-multihop 2
+ neighbor {MULTIHOP} timers connect 1
+ neighbor {MULTIHOP} bfd profile fast
  address-family ipv4 unicast
   maximum-paths 8
+  neighbor {MULTIHOP} activate
 """
     + "".join(f"  neighbor {node_v4(i)} activate\n" for i in (1, 2, 3))
     + """ exit-address-family
@@ -238,3 +244,42 @@ def test_ebgp_ipv6_md5(lab: tuple[Topology, FrrRouter]) -> None:
     finally:
         s.stop()
     wait_until(lambda: None if not paths(tor, "2001:db8:200::/64", "ipv6") else 1, 5)
+
+
+def test_multihop_bfd_removes_path_fast(lab: tuple[Topology, FrrRouter]) -> None:
+    """ebgp-multihop peer: BFD runs multihop (UDP 4784, RFC 5883) with FRR bfdd."""
+    topo, tor = lab
+    topo.add_address("node3", "lan", f"{MULTIHOP}/24")
+    p = peer(
+        "tor-mh",
+        64513,
+        64512,
+        TOR_V4,
+        hold_time=30,
+        source_address=MULTIHOP,
+        ebgp_multihop=True,
+        bfd={**BFD, "minimum_ttl": 254},
+    )
+    routes = [{"prefix": "203.0.113.30/32"}]
+    s = Speaker(topo, "node3", {"peers": [p], "routes": routes})
+    try:
+        wait_until(lambda: None if paths(tor, "203.0.113.30/32") else 1, 20)
+
+        def bfd_up() -> object:
+            peers = tor.show_json("show bfd peers")
+            up = [
+                q
+                for q in peers
+                if q.get("peer") == MULTIHOP and q.get("multihop") and q.get("status") == "up"
+            ]
+            return None if up else peers
+
+        wait_until(bfd_up, 10)
+        t0 = time.monotonic()
+        topo.link_set("node3", "lan", up=False)
+        wait_until(lambda: paths(tor, "203.0.113.30/32") or None, 5)
+        print(f"multihop BFD (100 ms x 3): path removed after {time.monotonic() - t0:.3f} s")
+    finally:
+        topo.link_set("node3", "lan", up=True)
+        s.stop()
+        topo.del_address("node3", "lan", f"{MULTIHOP}/24")
