@@ -50,6 +50,7 @@ def playbook_env(layout: Layout) -> dict[str, str]:
         "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
+        "PYTHONUNBUFFERED": "1",  # task names stream into the progress line
         "ANSIBLE_HOME": str(layout.state_dir / "ansible-home"),
         "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
     }
