@@ -109,3 +109,32 @@ def test_unknown_host_and_bad_names_are_refused(netns_topology) -> None:
         topo.add_segment("a-very-long-segment-name", ["h1"])
     with pytest.raises(TopologyError, match="no interface"):
         topo.mac("h1", "eth9")
+
+
+def test_ipv6_routing_and_address_removal(netns_topology) -> None:
+    topo = netns_topology({"lan": ("node", "tor"), "uplink": ("tor", "client")}, prefix=PREFIX)
+    topo.add_address("node", "lan", "2001:db8:10::10/64")
+    topo.add_address("tor", "lan", "2001:db8:10::1/64")
+    topo.add_address("tor", "uplink", "2001:db8:20::1/64")
+    topo.add_address("client", "uplink", "2001:db8:20::2/64")
+    topo.sysctl("tor", "net.ipv6.conf.all.forwarding", 1)
+    topo.add_route("node", "default", "2001:db8:10::1")
+    topo.add_route("client", "2001:db8:10::/64", "2001:db8:20::1")
+    assert "2001:db8:20::1" in topo.exec("client", ["ip", "-6", "route"]).stdout
+    server = topo.start("node", [sys.executable, "-c", TCP_SERVER, "2001:db8:10::10", "9000"])
+    done = topo.exec("client", [sys.executable, "-c", TCP_CLIENT, "2001:db8:10::10", "9000"])
+    assert done.stdout.strip() == "echo:hello"
+    assert server.wait(10) == 0
+    topo.del_address("client", "uplink", "2001:db8:20::2/64")
+    assert not [a for a in topo.addresses("client", "uplink") if a.startswith("2001:db8:20::2/")]
+
+
+def test_processes_get_env_and_stop_by_pid(netns_topology) -> None:
+    topo = netns_topology({"lan": ("h1",)}, prefix=PREFIX)
+    code = "import os, sys, time; print(os.environ['IRONLB_X'], flush=True); time.sleep(300)"
+    proc = topo.start("h1", [sys.executable, "-c", code], {"IRONLB_X": "42"}, stdout=-1, text=True)
+    assert proc.popen.stdout is not None and proc.popen.stdout.readline().strip() == "42"
+    assert proc.alive and proc.returncode is None
+    assert proc.stop() == -15
+    assert not proc.alive
+    assert topo.exec("h1", ["sh", "-c", "exit 3"], check=False).returncode == 3
