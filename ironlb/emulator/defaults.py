@@ -21,6 +21,9 @@ _WORKLOADS = {
 
 class DefaultsHook:
     def admit(self, op: str, rt: ResourceType, obj: Obj, old: Obj | None) -> None:
+        if rt.key == ("", "namespaces"):
+            namespace(obj)
+            return
         spec = obj.get("spec")
         if not isinstance(spec, dict):
             return
@@ -31,6 +34,14 @@ class DefaultsHook:
 
     def committed(self, op: str, rt: ResourceType, obj: Obj, old: Obj | None) -> None:
         return None
+
+
+def namespace(obj: Obj) -> None:
+    """The immutable name label (since 1.21) selectors rely on, and the kubernetes finalizer."""
+    md = obj.setdefault("metadata", {})
+    labels = md.get("labels") or {}
+    md["labels"] = {**labels, "kubernetes.io/metadata.name": md.get("name", "")}
+    obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
 
 
 def workload(plural: str, spec: Obj) -> None:

@@ -211,3 +211,17 @@ def test_builtin_defaults_filled_in(apiserver) -> None:
     assert (c.image_pull_policy, c.termination_message_policy) == ("IfNotPresent", "File")
     latest = apps.create_namespaced_deployment("default", _deploy("latest"))
     assert latest.spec.template.spec.containers[0].image_pull_policy == "Always"
+
+
+def test_namespaces_carry_their_name_label(apiserver) -> None:
+    v1 = client.CoreV1Api(apiserver.api_client())
+    ns = v1.create_namespace({"metadata": {"name": "team-a", "labels": {"x": "1"}}})
+    assert ns.metadata.labels == {"x": "1", "kubernetes.io/metadata.name": "team-a"}
+    assert ns.spec.finalizers == ["kubernetes"]
+    # the label cannot be removed or changed
+    ns = v1.patch_namespace(
+        "team-a", {"metadata": {"labels": {"kubernetes.io/metadata.name": None}}}
+    )
+    assert ns.metadata.labels["kubernetes.io/metadata.name"] == "team-a"
+    selected = v1.list_namespace(label_selector="kubernetes.io/metadata.name=team-a")
+    assert [n.metadata.name for n in selected.items] == ["team-a"]
