@@ -117,6 +117,7 @@ class PeerRunner:
         self.established = asyncio.Event()
         self.received: set[Prefix] = set()  # Adj-RIB-In prefixes (we never install them)
         self._closing: list[_Protocol] = []
+        self._counted = 0  # UPDATEs already added to the metric
 
     # ------------------------------------------------------------ control
 
@@ -212,7 +213,7 @@ class PeerRunner:
             self.metrics.prefixes.labels(self.name).set(self.session.advertised)
             sent = self.session.counters.updates_sent
             counter = self.metrics.updates_sent.labels(self.name)
-            counter.inc(sent - getattr(self, "_counted", 0))
+            counter.inc(sent - self._counted)
             self._counted = sent
 
     def _on_down(self, ev: SessionDown) -> None:
