@@ -68,6 +68,7 @@ def service_obj(i: int) -> dict[str, Any]:
     """A third IPv6 (the /64), a third pinned to bulk-b, a third auto (bulk-a first)."""
     spec: dict[str, Any] = {
         "type": "LoadBalancer",
+        "allocateLoadBalancerNodePorts": False,  # 10,000 > the NodePort range
         "selector": {"app": f"s{i}"},
         "ports": [{"name": "http", "protocol": "TCP", "port": 80}],
     }
@@ -184,7 +185,7 @@ def start_emulator(tmp: Path) -> subprocess.Popen[bytes]:
         cwd=ROOT,
     )
     deadline = time.monotonic() + 30
-    while not kubeconfig.exists():
+    while not (kubeconfig.exists() and b"server:" in kubeconfig.read_bytes()):
         if proc.poll() is not None or time.monotonic() > deadline:
             raise SystemExit("emulator did not start")
         time.sleep(0.05)
