@@ -148,7 +148,9 @@ class Topology:
                 self.add_host(host)
             self._claim_hub_ifname(segment)
             with self._ns(self.hub) as hub:
-                hub.link("add", ifname=segment, kind="bridge")
+                # No multicast snooping: NDP to a solicited-node group nobody joined (a speaker
+                # answering for a Service address) must reach every port, like a plain switch.
+                hub.link("add", ifname=segment, kind="bridge", br_mcast_snooping=0)
                 bridge = hub.link_lookup(ifname=segment)[0]
                 hub.link("set", index=bridge, state="up")
             self.segments[segment] = []

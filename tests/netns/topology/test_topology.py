@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import pytest
@@ -55,6 +56,13 @@ def test_hosts_live_in_their_own_namespaces(netns_topology) -> None:
     assert "lan" in topo.exec("node1", ["ip", "-o", "link"]).stdout
     names = {f"netns ilb-nt-{h}" for h in ("node1", "node2", "tor", "client", "hub")}
     assert set(leftovers(PREFIX, [])) == names  # namespaces only: no root-namespace link
+    hub = subprocess.run(
+        ["ip", "netns", "exec", topo.hub, "ip", "-d", "link", "show", "lan"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "mcast_snooping 0" in hub  # a plain switch: NDP to any group reaches every port
     mac = topo.mac("node1", "lan")
     assert mac in topo.exec("node1", ["ip", "link", "show", "lan"]).stdout
 
