@@ -17,6 +17,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -142,6 +143,7 @@ def run_case(topo: Topology, interval: int, mult: int, rounds: int) -> tuple[lis
         finally:
             proc.send_signal(signal.SIGCONT)
             proc.stop()
+    shutil.rmtree(work, ignore_errors=True)
     return ours, theirs
 
 

@@ -13,6 +13,7 @@ import argparse
 import ipaddress
 import json
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -120,6 +121,7 @@ def ironlb(topo: Topology, count: int) -> Iterator[None]:
         yield
     finally:
         proc.stop()
+        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 @contextmanager

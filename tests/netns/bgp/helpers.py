@@ -8,6 +8,7 @@ tiny TCP server that answers with the node name, so the client shows which node 
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import sys
 import tempfile
@@ -79,6 +80,7 @@ class Speaker:
         self.conf = self.dir / "speaker.json"
         self.logfile = self.dir / "speaker.log"
         self.doc = {"node": node, "log_level": "debug", **doc}
+        self._last_log = ""
         self.conf.write_text(json.dumps(self.doc))
         self._log = open(self.logfile, "wb")  # noqa: SIM115 - closed in stop()
         self.proc: Proc = topo.start(
@@ -94,16 +96,24 @@ class Speaker:
         self.proc.send_signal(signal.SIGHUP)
 
     def log(self) -> str:
-        return self.logfile.read_text(errors="replace")
+        if not self.logfile.exists():
+            return self._last_log
+        self._last_log = self.logfile.read_text(errors="replace")
+        return self._last_log
 
     def stop(self) -> int:
         code = self.proc.stop(signal.SIGTERM, timeout=5.0)
-        self._log.close()
+        self._cleanup()
         return code
 
     def kill9(self) -> None:
         self.proc.kill()
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        self.log()  # keep the last log text for assertions after stop()
         self._log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def peer(name: str, my_asn: int, peer_asn: int, address: str, **kw: Any) -> dict[str, Any]:
