@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import pytest
+from pyroute2 import netns
 
 from ironlb.netns import Topology, cleanup_stale
 
@@ -39,8 +40,12 @@ def _factory(made: list[Topology]) -> TopologyFactory:
 
 
 def _teardown(made: list[Topology]) -> None:
+    names = {name for topo in made for name in (topo.hub, *map(topo.netns, topo.hosts))}
     for topo in reversed(made):
         topo.teardown()
+    left = sorted(names & set(netns.listnetns()))
+    if left:  # a broken teardown must fail loudly, not leak into the next test
+        raise AssertionError(f"netns teardown left namespaces behind: {left}")
 
 
 @pytest.fixture
