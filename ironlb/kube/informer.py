@@ -213,7 +213,8 @@ class Informer:
             label_selector=self.label_selector,
             field_selector=self.field_selector,
             allow_bookmarks=True,
-            timeout_seconds=self.watch_timeout,
+            # Spread over [t, 2t) as client-go does, so informers do not reconnect in step.
+            timeout_seconds=int(self.watch_timeout * (1 + self.backoff.rng.random())),
             read_timeout=self.read_timeout,
         )
         delivered = 0
