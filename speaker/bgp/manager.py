@@ -9,6 +9,7 @@ closing each session with a Cease (administrative shutdown) before the process e
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 
 from ironlb.log import StructLogger
 from speaker.bfd.transport import BfdEndpoint
@@ -16,7 +17,7 @@ from speaker.bgp.desired import BgpDesired, PeerDesired
 from speaker.bgp.fsm import DownReason, State
 from speaker.bgp.metrics import BgpMetrics
 from speaker.bgp.peers import PeerRunner
-from speaker.bgp.transport import BGP_PORT, Listener
+from speaker.bgp.transport import BGP_PORT, TCP_MD5SIG_MAXKEYLEN, Listener, TransportError
 
 
 class BgpManager:
@@ -61,6 +62,11 @@ class BgpManager:
         for name, want in desired.peers.items():
             runner = self.runners.get(name)
             if runner is None:
+                problem = peer_problem(want)
+                if problem is not None:
+                    field, reason = problem
+                    self.log.warning("bgp.peer.invalid", peer=name, field=field, reason=reason)
+                    continue
                 runner = self._make_runner(want)
                 self.runners[name] = runner
                 self.log.info(
@@ -95,8 +101,14 @@ class BgpManager:
         if self._listen is None or self._listener is not None:
             return
         address, port = self._listen
-        self._listener = Listener(address, port, self._on_accept)
-        await self._listener.start()
+        listener = Listener(address, port, self._on_accept)
+        try:
+            await listener.start()
+        except TransportError as err:  # e.g. port 179 taken: active sessions still work
+            self.log.warning("bgp.listen.failed", address=address, port=port, reason=str(err))
+            self._listen = None
+            return
+        self._listener = listener
         for p in desired.peers.values():
             self._listener.set_password(p.peer_address, p.password)
 
@@ -130,3 +142,29 @@ class BgpManager:
                 self._bfd.close()
                 self._bfd = None
             self.log.info("bgp.shutdown", node=self.node_name, peers=len(runners))
+
+
+def peer_problem(p: PeerDesired) -> tuple[str, str] | None:
+    """(BGPPeer field, reason) for settings the transport or session cannot use, or None."""
+    for field, value in (
+        ("spec.peerAddress", p.peer_address),
+        ("spec.sourceAddress", p.source_address),
+    ):
+        if value is None:
+            continue
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            return field, f"{value!r} is not an IP address"
+    if p.router_id is not None:
+        try:
+            ipaddress.IPv4Address(p.router_id)
+        except ValueError:
+            return "spec.routerID", f"{p.router_id!r} is not an IPv4 address"
+    if p.password is not None and len(p.password.reveal().encode()) > TCP_MD5SIG_MAXKEYLEN:
+        return "spec.password", f"longer than {TCP_MD5SIG_MAXKEYLEN} bytes (TCP MD5 limit)"
+    if not 0 <= p.my_asn < 2**32 or not 0 <= p.peer_asn < 2**32:
+        return "spec.myASN", "ASN out of range"
+    if p.hold_time and p.hold_time < 3:
+        return "spec.holdTime", "must be 0 or at least 3 seconds (RFC 4271)"
+    return None

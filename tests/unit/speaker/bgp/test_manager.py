@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 from ironlb.log import Secret, get_logger
 from ironlb.netns import async_wait_until
 from speaker.bgp.desired import BgpDesired, PeerDesired
-from speaker.bgp.manager import BgpManager
+from speaker.bgp.manager import BgpManager, peer_problem
 from speaker.bgp.metrics import BgpMetrics
 from speaker.bgp.session import Route
 
@@ -117,3 +117,18 @@ async def test_removed_peer_gets_cease_and_changed_peer_restarts() -> None:
 
 def _fields(p: PeerDesired) -> dict:
     return {f: getattr(p, f) for f in PeerDesired.__dataclass_fields__}
+
+
+async def test_invalid_peer_is_skipped_with_a_named_field(caplog) -> None:  # type: ignore[no-untyped-def]
+    node = BgpManager("node", LOG)
+    long_pw = Secret("x" * 81)
+    bad = PeerDesired("bad", 64513, 64512, "127.0.0.1", password=long_pw)
+    worse = PeerDesired("worse", 64513, 64512, "127.0.0.1", router_id="not-an-ip")
+    try:
+        await node.apply(BgpDesired({"bad": bad, "worse": worse}))
+        assert node.runners == {}
+    finally:
+        await node.shutdown()
+    assert peer_problem(bad) == ("spec.password", "longer than 80 bytes (TCP MD5 limit)")
+    assert peer_problem(worse) is not None and peer_problem(worse)[0] == "spec.routerID"
+    assert "x" * 81 not in caplog.text
