@@ -190,6 +190,10 @@ class Speaker:
         except (OSError, AttributeError) as err:
             log.warning("speaker.realtime_refused", priority=prio, error=str(err))
 
+    def normal_priority(self) -> None:
+        if self.opts.realtime_priority > 0:
+            _normal_scheduling()
+
     async def _read_key(self) -> Secret:
         name, ns, field = self.opts.memberlist_secret, self.opts.namespace, self.opts.secret_field
         try:

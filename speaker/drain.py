@@ -34,6 +34,9 @@ async def drain(speaker: Speaker) -> None:
     speaker._ready = True
     speaker.reconcile()
     speaker._stopping = True
+    # Nothing left to answer: the rest (API calls, interpreter teardown) must not run at
+    # SCHED_FIFO, or it steals a core from the workloads just when they take over.
+    speaker.normal_priority()
     with contextlib.suppress(Exception):
         await asyncio.wait_for(speaker.write_status(want={}), 2.0)
     await speaker.shutdown_bgp()
