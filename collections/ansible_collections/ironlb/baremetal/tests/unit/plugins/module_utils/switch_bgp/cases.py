@@ -34,6 +34,7 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "remove_node": {},
     "change": {
         "maximum_paths": 16,
+        "ebgp_multihop": 2,
         "bfd": {"enabled": True, "min_rx": 100, "min_tx": 100, "multiplier": 3},
         "accept": [
             {"prefix": "203.0.113.0/28", "max_length": 32},
