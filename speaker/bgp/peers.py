@@ -159,9 +159,8 @@ class PeerRunner:
 
     def accept(self, local_ip: str) -> asyncio.Protocol | None:
         """A passive inbound connection from this peer: take it if we have none."""
-        if self._closed or self.session.state not in (State.CONNECT, State.ACTIVE, State.IDLE):
-            return None
-        if self.session.state is State.IDLE:
+        # Only while we hold no connection (Idle waits out its retry delay): no collisions.
+        if self._closed or self.session.state not in (State.CONNECT, State.ACTIVE):
             return None
         if self._connect_task is not None and not self._connect_task.done():
             self._connect_task.cancel()  # the peer was faster: use its connection
