@@ -75,6 +75,7 @@ class Informer:
         watch_timeout: int = 300,
         read_timeout: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        resync_period: float | None = None,
     ) -> None:
         self.kube = kube
         self.resource = resource
@@ -87,6 +88,7 @@ class Informer:
         self.watch_timeout = watch_timeout
         self.read_timeout = read_timeout
         self.clock = clock
+        self.resync_period = resync_period
         self.synced = asyncio.Event()
         self.resource_version: str | None = None
         self.stats = InformerStats()
@@ -105,6 +107,7 @@ class Informer:
         # Our own thread: a watch blocks it for minutes, and many informers on the loop's
         # default executor would starve every other asyncio.to_thread call.
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"informer-{self.resource}")
+        resync = asyncio.create_task(self._resync()) if self.resync_period else None
         try:
             while not self._stop.is_set():
                 try:
@@ -143,6 +146,8 @@ class Informer:
                     )
                     await self._pause(delay)
         finally:
+            if resync is not None:
+                resync.cancel()
             self._close_stream()
             self._executor.shutdown(wait=False)
             self._executor = None
@@ -151,6 +156,15 @@ class Informer:
         loop = asyncio.get_running_loop()
         call = functools.partial(func, *args, **kwargs)
         return await loop.run_in_executor(self._executor, call)
+
+    async def _resync(self) -> None:
+        """Every ``resync_period``, say every key again (guards our bugs, not lost events)."""
+        assert self.resync_period is not None
+        while not self._stop.is_set():
+            await self._pause(self.resync_period)
+            if self.synced.is_set() and not self._stop.is_set():
+                for key in sorted(self._keys):
+                    self._notify(key)
 
     async def _pause(self, delay: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -215,3 +215,22 @@ async def test_many_watching_informers_leave_the_default_executor_free() -> None
     assert await asyncio.wait_for(asyncio.to_thread(lambda: "free"), 10) == "free"
     for informer, task in zip(informers, tasks, strict=True):
         await stop(informer, task)
+
+
+async def test_resync_repeats_every_key_without_listing_again() -> None:
+    kube = FakeKube()
+    kube.create(CONFIGMAPS, cm("x"))
+    kube.create(CONFIGMAPS, cm("y"))
+    changes: list = []
+    informer = Informer(
+        kube,  # type: ignore[arg-type]
+        CONFIGMAPS,
+        Cache(),
+        lambda r, ns, name: changes.append(name),
+        resync_period=0.01,
+    )
+    task = asyncio.create_task(informer.run())
+    await async_wait_until(lambda: None if len(changes) >= 6 else changes, 5)
+    assert changes[:4] == ["x", "y", "x", "y"]
+    assert informer.stats.lists == 1
+    await stop(informer, task)
