@@ -24,7 +24,9 @@ from ironlb.emulator.crd import CrdHook, version_priority
 from ironlb.emulator.errors import ApiError
 from ironlb.emulator.selectors import field_matcher, label_matcher
 from ironlb.emulator.store import Obj, Store, WatchEvent, obj_key
+from ironlb.log import get_logger
 
+log = get_logger("emulator")
 JSON = "application/json"
 PATCH_TYPES = (
     "application/json-patch+json",
@@ -112,6 +114,16 @@ class ApiServer:
             return error_response(exc)
         except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
             return error_response(errors.bad_request(f"error decoding request body: {exc}"))
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # an emulator bug: answer like the apiserver, log the cause
+            log.error(
+                "request.failed",
+                method=request.method,
+                path=request.path,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            return error_response(ApiError(500, "InternalError", f"Internal error occurred: {exc}"))
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"

@@ -108,3 +108,19 @@ def test_required_name(apiserver) -> None:
     }
     made = v1.create_namespaced_config_map("default", {"metadata": {"generateName": "gen-"}})
     assert made.metadata.name.startswith("gen-") and len(made.metadata.name) == 9
+
+
+def test_malformed_bodies_are_400(apiserver) -> None:
+    path = "/api/v1/namespaces/default/configmaps"
+    code, body, _ = raw(apiserver.url, "POST", path, b"{not json")
+    assert code == 400 and body["reason"] == "BadRequest"
+    code, body, _ = raw(apiserver.url, "POST", path, [1, 2])
+    assert code == 400
+    code, body, _ = raw(
+        apiserver.url,
+        "POST",
+        path,
+        b"k8s\x00\x0a\x02\x0a\x00",
+        {"Content-Type": "application/vnd.kubernetes.protobuf"},
+    )
+    assert code in (400, 415) and body["kind"] == "Status"
