@@ -223,6 +223,79 @@ class KaCluster:
             ka.stop()
 
 
+# ---------------------------------------------------------------------- membership cost
+
+
+def _heartbeat_generator(port: int, peers: int, seconds: float, interval: float) -> None:
+    """Another process playing `peers` speakers: each sends one signed heartbeat per interval."""
+    import socket
+
+    from speaker.membership.codec import Kind, Message, encode
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    seq, end, nxt = 0, time.monotonic() + seconds, time.monotonic()
+    while time.monotonic() < end:
+        seq += 1
+        for i in range(peers):
+            msg = Message(Kind.HEARTBEAT, f"node-{i:04d}", 1, seq)
+            sock.sendto(encode(msg, b"k" * 32), ("127.0.0.1", port))
+        nxt += interval
+        if (delay := nxt - time.monotonic()) > 0:
+            time.sleep(delay)
+
+
+async def _membership_cost(n: int, seconds: float = 5.0) -> str:
+    import asyncio
+    import multiprocessing
+    import resource
+    import socket
+
+    from speaker.membership.protocol import Membership, Settings
+    from speaker.membership.transport import MembershipTransport
+
+    settings = Settings()
+    core = Membership("self", b"k" * 32, 1, settings)
+    transport = MembershipTransport(core, lambda _e: None, ("127.0.0.1", 0))
+    await transport.start()
+    port = transport._transport.get_extra_info("sockname")[1]  # type: ignore[union-attr]
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # peers that read nothing
+    sink.bind(("127.0.0.2", 0))
+    transport.set_peers(
+        {f"node-{i:04d}": ("127.0.0.2", sink.getsockname()[1]) for i in range(n - 1)}
+    )
+    interval, timeout = settings.scaled(n - 1)
+    gen = multiprocessing.Process(
+        target=_heartbeat_generator, args=(port, n - 1, seconds, interval)
+    )
+    gen.start()
+    await asyncio.sleep(0.5)
+    r0, w0, in0, out0 = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        time.monotonic(),
+        core.received,
+        core.sent,
+    )
+    await asyncio.sleep(seconds - 1.0)
+    r1, w1 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    cpu = (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / (w1 - w0)
+    rin, rout = (core.received - in0) / (w1 - w0), (core.sent - out0) / (w1 - w0)
+    gen.join()
+    transport.close()
+    sink.close()
+    return (f"{n:5d} nodes: interval {interval * 1000:.0f} ms, detection {timeout * 1000:.0f} ms, "
+            f"{rout:.0f} out + {rin:.0f} in datagrams/s, CPU {cpu * 100:.1f} % of a core, "
+            f"{cpu / max(rin + rout, 1) * 1e6:.0f} us per datagram")  # fmt: skip
+
+
+def membership_cost() -> None:
+    """Measured: one real membership shell vs a generator playing N-1 peers (loopback)."""
+    import asyncio
+
+    print("Membership cost per node (real transport + core; generator plays the peers):")
+    for n in (10, 100, 1000):
+        print("  " + asyncio.run(_membership_cost(n)), flush=True)
+
+
 # ---------------------------------------------------------------------- report
 
 
@@ -240,7 +313,11 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--skip-keepalived", action="store_true")
+    p.add_argument("--membership-cost", action="store_true", help="only measure membership cost")
     args = p.parse_args()
+    if args.membership_cost:
+        membership_cost()
+        return 0
     runs = max(1, min(args.runs, 50))
     if os.geteuid() != 0:
         print("needs root (network namespaces)", file=sys.stderr)
