@@ -99,6 +99,12 @@ class IosLike(Platform):
         m = re.match(r"^neighbor (\S+) remote-as ", line)
         return f"neighbor {m.group(1)} " if m else None
 
+    def negate(self, line: str) -> str:
+        # `no neighbor X` removes the whole neighbor everywhere (IOS, EOS and FRR alike);
+        # `no neighbor X remote-as N` would leave its other settings behind on some of them.
+        m = re.match(r"^neighbor (\S+) remote-as ", line)
+        return f"no neighbor {m.group(1)}" if m else super().negate(line)
+
     def negatable(self, line: str, whole: bool = False) -> bool:
         if line.startswith("router bgp "):
             return whole
