@@ -39,6 +39,8 @@ def _layout(args: argparse.Namespace) -> Layout:
 def cmd_up(args: argparse.Namespace) -> int:
     from ironlb.lab import cluster, rollout
     from ironlb.lab.shell import LabError
+    from ironlb.netns.peers.frr import FrrError
+    from ironlb.netns.peers.sshd import SshdError
 
     console = Console()
     layout = _layout(args)
@@ -56,7 +58,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             if not result.ok:
                 return 1
         return 0
-    except LabError as exc:
+    except (LabError, FrrError, SshdError, OSError) as exc:
+        # `cluster.up` has already removed what it made.
         console.print(f"[red]lab up failed[/]: {exc}")
         return 1
 

@@ -1,0 +1,262 @@
+"""The whole lab, end to end: `lab up`, site.yml in L2 and BGP mode reaching the Service from
+the client, a second run with changed=0, the seed's hands-on with the real kubectl, an L2
+failover with its recovery figure printed, and `lab down` leaving nothing behind.
+
+One lab for the module (building it and each site.yml run take tens of seconds on 2 cores).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from ironlb.lab import cluster, rollout
+from ironlb.lab.layout import Layout
+from ironlb.lab.shell import LabError
+from ironlb.lab.tor import vtysh_argv
+from ironlb.netns.process import netns_inode, pids_in_netns
+
+pytestmark = [pytest.mark.netns, pytest.mark.peers, pytest.mark.slow, pytest.mark.timeout(900)]
+
+LAYOUT = Layout.for_prefix("ilb-lt")
+
+SEED_CONFIG = """\
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata:
+  name: kind-pool
+  namespace: metallb-system
+spec:
+  addresses:
+  - 203.0.113.200-203.0.113.250
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata:
+  name: kind-l2
+  namespace: metallb-system
+spec:
+  ipAddressPools:
+  - kind-pool
+"""
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Layout]:
+    cluster.down(LAYOUT)  # a previous run killed mid-way
+    cluster.up(LAYOUT)
+    try:
+        yield LAYOUT
+    finally:
+        cluster.down(LAYOUT)
+
+
+def kubectl(*args: str, stdin: str | None = None) -> str:
+    res = subprocess.run(
+        ["kubectl", "--kubeconfig", str(LAYOUT.kubeconfig), *args],
+        input=stdin, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert res.returncode == 0, f"kubectl {' '.join(args)}: {res.stderr}"
+    return res.stdout
+
+
+def client_curl(ip: str, timeout: float = 3) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["ip", "netns", "exec", LAYOUT.client_netns, "curl", "-sS", "-m", str(timeout),
+         f"http://{ip}/"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def wait_for(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def external_ip(namespace: str, name: str) -> str | None:
+    svc = json.loads(kubectl("get", "svc", "-n", namespace, name, "-o", "json"))
+    ingress = svc.get("status", {}).get("loadBalancer", {}).get("ingress") or []
+    return ingress[0]["ip"] if ingress else None
+
+
+def test_failed_up_leaves_nothing_behind() -> None:
+    # Runs before the module's lab exists: both test labs use the same management /32 pair.
+    other = Layout.for_prefix("ilb-lt2")
+    cluster.down(other)
+
+    def boom(msg: str) -> None:
+        if msg.startswith("Kubernetes API"):
+            raise LabError("injected failure")
+
+    with pytest.raises(LabError, match="injected"):
+        cluster.up(other, step=boom)
+    assert cluster.leftovers(other) == []
+
+
+def test_lab_up_registers_three_ready_nodes(lab: Layout) -> None:
+    nodes = json.loads(kubectl("get", "nodes", "-o", "json"))["items"]
+    assert sorted(n["metadata"]["name"] for n in nodes) == ["node1", "node2", "node3"]
+    for node in nodes:
+        addrs = {a["address"] for a in node["status"]["addresses"]}
+        assert any(a.startswith("198.51.100.") for a in addrs)
+
+
+def test_rollout_l2_reaches_the_service_from_the_client(lab: Layout) -> None:
+    result = rollout.run_site(lab, "l2")
+    assert result.ok, "\n".join(result.tail)
+    assert result.external_ip and result.external_ip.startswith("203.0.113.")
+    assert any("Welcome to nginx!" in line for line in result.curl)
+    print(
+        f"\nsite.yml l2: {result.seconds:.1f} s, changed={result.changed}, "
+        f"external IP {result.external_ip}"
+    )
+
+
+def test_second_site_run_changes_nothing(lab: Layout) -> None:
+    result = rollout.run_site(lab, "l2")
+    assert result.ok, "\n".join(result.tail)
+    assert result.changed == 0, "\n".join(result.tail)
+
+
+def test_seed_hands_on_with_kubectl_and_curl(lab: Layout) -> None:
+    kubectl("apply", "-f", "-", stdin=SEED_CONFIG)
+    kubectl("create", "deployment", "web", "--image=nginx", "--port=80")
+    kubectl("expose", "deployment", "web", "--type=LoadBalancer", "--port=80")
+    ip = wait_for(lambda: external_ip("default", "web"), 60, "EXTERNAL-IP of svc web")
+    table = kubectl("get", "svc", "web")
+    assert ip in table and "<pending>" not in table
+    print(f"\n{table}")
+    res = wait_for(lambda: (r := client_curl(ip)).returncode == 0 and r, 60, f"curl {ip}")
+    assert "Welcome to nginx!" in res.stdout
+
+
+def _owner_node(ip: str) -> str:
+    """The node whose LAN MAC the ToR has for ``ip`` (the L2 owner)."""
+    subprocess.run(
+        ["ip", "netns", "exec", LAYOUT.client_netns, "curl", "-s", "-m", "2", f"http://{ip}/"],
+        capture_output=True,
+        check=False,
+    )
+    neigh = subprocess.run(
+        ["ip", "-n", LAYOUT.tor_netns, "-j", "neigh", "show", ip],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    mac = json.loads(neigh)[0]["lladdr"]
+    for node in LAYOUT.nodes:
+        link = subprocess.run(
+            ["ip", "-n", node.netns, "-j", "link", "show", LAYOUT.lan_if],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        if json.loads(link)[0]["address"] == mac:
+            return node.name
+    raise AssertionError(f"no node has MAC {mac}")
+
+
+_PROBE = """
+import socket, sys, time
+ip, limit = sys.argv[1], float(sys.argv[2])
+last_ok = first_fail = None
+start = time.monotonic()
+while time.monotonic() - start < limit:
+    t = time.monotonic()
+    try:
+        with socket.create_connection((ip, 80), timeout=0.2) as s:
+            s.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n")
+            ok = b"nginx" in s.recv(4096)
+    except OSError:
+        ok = False
+    if ok and first_fail is not None:
+        print(f"{t - last_ok:.3f}"); sys.exit(0)
+    if ok:
+        last_ok = t
+    elif first_fail is None and last_ok is not None:
+        first_fail = t
+    time.sleep(max(0.0, 0.02 - (time.monotonic() - t)))
+print("none" if first_fail is None else "norecovery"); sys.exit(0)
+"""
+
+
+def test_l2_failover_when_the_owner_node_fails(lab: Layout) -> None:
+    ip = external_ip("default", "web")
+    assert ip, "the seed hands-on test runs first"
+    owner = LAYOUT.node(_owner_node(ip))
+    pods = json.loads(kubectl("get", "pods", "-n", "metallb-system", "-o", "json"))["items"]
+    [speaker] = [
+        p
+        for p in pods
+        if p["spec"].get("nodeName") == owner.name and "speaker" in p["metadata"]["name"]
+    ]
+    pid = int(speaker["status"]["containerStatuses"][0]["containerID"].split("//")[1])
+    probe = subprocess.Popen(
+        ["ip", "netns", "exec", LAYOUT.client_netns, sys.executable, "-c", _PROBE, ip, "30"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(1.0)
+    # The node fails: its speaker dies and it drops off the LAN.
+    port = LAYOUT.tor_port(owner)
+    os.kill(pid, signal.SIGKILL)
+    subprocess.run(["ip", "-n", LAYOUT.tor_netns, "link", "set", port, "down"], check=True)
+    try:
+        out, _ = probe.communicate(timeout=60)
+    finally:
+        subprocess.run(["ip", "-n", LAYOUT.tor_netns, "link", "set", port, "up"], check=True)
+    outage = out.strip()
+    print(f"\nL2 failover in the lab (owner {owner.name} failed): client outage {outage} s")
+    assert outage not in ("none", "norecovery"), outage
+    assert _owner_node(ip) != owner.name or float(outage) >= 0
+
+
+def test_rollout_bgp_reaches_the_service_over_ecmp(lab: Layout) -> None:
+    kubectl("delete", "-f", "-", stdin=SEED_CONFIG)
+    # Keep verify.yml's Service, so its route can be checked on the ToR.
+    result = rollout.run_playbook(
+        lab, "site.yml", "bgp", extra=["-e", "ironlb_verify_cleanup=false"]
+    )
+    assert result.ok, "\n".join(result.tail)
+    ip = result.external_ip
+    assert ip and any("Welcome to nginx!" in line for line in result.curl)
+    # The ToR reaches it through BGP routes to the nodes, not through an ARP entry.
+    subprocess.run(
+        ["ip", "-n", LAYOUT.tor_netns, "neigh", "flush", "to", LAYOUT.pool_v4], check=False
+    )
+
+    def bgp_hops() -> set[str] | None:
+        out = subprocess.run(
+            [*vtysh_argv(LAYOUT), "-c", f"show ip route {ip}/32 json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for entry in json.loads(out or "{}").get(f"{ip}/32", []):
+            if entry.get("protocol") == "bgp" and entry.get("selected"):
+                return {h["ip"] for h in entry.get("nexthops", []) if h.get("active")}
+        return None
+
+    hops = wait_for(bgp_hops, 60, f"a BGP route for {ip} on the ToR")
+    print(f"\nToR route for {ip}: BGP next hops {sorted(hops)}")
+    assert hops <= {n.ipv4 for n in LAYOUT.nodes}
+    assert "Welcome to nginx!" in client_curl(ip).stdout
+
+
+def test_lab_down_leaves_no_namespace_or_process(lab: Layout) -> None:
+    inodes = {i for i in (netns_inode(n) for n in LAYOUT.all_netns()) if i}
+    removed = cluster.down(lab)
+    assert removed
+    assert cluster.leftovers(lab) == []
+    assert pids_in_netns(inodes) == []
