@@ -7,6 +7,10 @@ leader that cannot renew for ``renew_deadline`` steps down (``on_stopped_leading
 another can take over. Writes are conditional on the resourceVersion, so two candidates cannot
 both win: the loser gets a Conflict. On stop the leader releases the Lease (empty holder) so a
 successor need not wait for it to expire.
+
+Callbacks run on the loop. ``on_started_leading`` may be a plain function (start tasks there)
+or async: its coroutine then runs as the leader's term and is cancelled on stepping down,
+before ``on_stopped_leading`` (plain or async) is called.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import inspect
 import random
 import time
 from collections.abc import Callable
@@ -53,8 +58,8 @@ class LeaderElector:
         lease_duration: float = 15.0,
         renew_deadline: float = 10.0,
         retry_period: float = 2.0,
-        on_started_leading: Callable[[], None] | None = None,
-        on_stopped_leading: Callable[[], None] | None = None,
+        on_started_leading: Callable[[], object] | None = None,
+        on_stopped_leading: Callable[[], object] | None = None,
         release_on_stop: bool = True,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], dt.datetime] = _utcnow,
@@ -86,6 +91,7 @@ class LeaderElector:
         self.observed_at = 0.0  # our clock when it last changed
         self._last_renew = 0.0
         self._stop = asyncio.Event()
+        self._term: asyncio.Future[object] | None = None
 
     @property
     def is_leader(self) -> bool:
@@ -197,7 +203,9 @@ class LeaderElector:
                 self.leading.set()
                 log.info("leader.started", lease=self.name, identity=self.identity)
                 if self.on_started_leading:
-                    self.on_started_leading()
+                    started = self.on_started_leading()
+                    if inspect.isawaitable(started):  # an async callback runs as our term
+                        self._term = asyncio.ensure_future(started)
                 return
             await self._sleep(self.retry_period * (1 + (JITTER - 1) * self.rng.random()))
 
@@ -223,8 +231,15 @@ class LeaderElector:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.release)
         log.info("leader.stopped", lease=self.name, identity=self.identity)
+        if self._term is not None:
+            self._term.cancel()
+            with contextlib.suppress(BaseException):
+                await self._term
+            self._term = None
         if self.on_stopped_leading:
-            self.on_stopped_leading()
+            stopped = self.on_stopped_leading()
+            if inspect.isawaitable(stopped):
+                await stopped
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

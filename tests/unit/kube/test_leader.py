@@ -152,3 +152,36 @@ async def test_run_steps_down_when_it_cannot_renew() -> None:
     a.stop()
     await asyncio.wait_for(task, 5)
     assert lease(kube)["holderIdentity"] == "b"  # never released what it does not hold
+
+
+async def test_an_async_term_runs_while_leading_and_is_cancelled_on_stop() -> None:
+    kube = FakeKube()
+    events: list[str] = []
+
+    async def term() -> None:
+        events.append("term started")
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            events.append("term cancelled")
+            raise
+
+    async def stopped() -> None:
+        events.append("stopped")
+
+    a = LeaderElector(
+        kube,  # type: ignore[arg-type]
+        "ironlb-controller",
+        "ironlb-system",
+        "a",
+        lease_duration=1.0,
+        renew_deadline=0.5,
+        retry_period=0.02,
+        on_started_leading=term,
+        on_stopped_leading=stopped,
+    )
+    task = asyncio.create_task(a.run())
+    await async_wait_until(lambda: None if events else "no term yet", 5)
+    a.stop()
+    await asyncio.wait_for(task, 5)
+    assert events == ["term started", "term cancelled", "stopped"]
