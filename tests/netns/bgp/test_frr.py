@@ -89,7 +89,9 @@ def paths(tor: FrrRouter, prefix: str, afi: str = "ipv4") -> list[dict[str, Any]
 
 
 def ebgp_speaker(topo: Topology, i: int, password: str = PASSWORD, **kw: Any) -> Speaker:
-    extra: dict[str, Any] = {"hold_time": 9, "bfd": BFD} if i == 2 else {"hold_time": 9}
+    extra: dict[str, Any] = {"hold_time": 9, "router_id": node_v4(i)}
+    if i == 2:
+        extra["bfd"] = BFD
     p = peer("tor", 64513, 64512, TOR_V4, password=password, **{**extra, **kw})
     routes = [
         {
@@ -129,6 +131,7 @@ def test_ecmp_md5_communities_client_and_withdraw(lab: tuple[Topology, FrrRouter
             assert p["community"]["list"] == ["64512:100", "noExport"]
             assert p["largeCommunity"]["list"] == ["64512:7:8"]
             assert p["aspath"]["string"] == "64513"
+            assert p["peer"]["routerId"] == p["nexthops"][0]["ip"]  # BGPPeer routerID
         wait_until(lambda: None if kernel_nexthops(topo, SERVICE) == want_hops else 1, 10)
         reached = {client_reach(topo) for _ in range(3)}
         assert reached <= set(NODES) and reached - {None}
