@@ -128,3 +128,19 @@ def test_bearer_token_auth_is_sent(tmp_path) -> None:
             Kube(client).list(CONFIGMAPS)
     finally:
         server.close()
+
+
+def test_tls_with_the_kubeconfig_ca(tmp_path) -> None:
+    from tests.plugins.emulator import start_apiserver
+
+    server = start_apiserver(tmp_path, [], tls=True, token="tls-t0ken")
+    try:
+        assert server.url.startswith("https://")
+        kube = kube_for(server)
+        kube.create(CONFIGMAPS, {"metadata": {"name": "over-tls", "namespace": "default"}})
+        names = [o["metadata"]["name"] for o in kube.list(CONFIGMAPS, "default")["items"]]
+        assert "over-tls" in names
+        events = list(kube.watch(CONFIGMAPS, "default", resource_version="0", timeout_seconds=1))
+        assert any(e["object"]["metadata"].get("name") == "over-tls" for e in events)
+    finally:
+        server.close()
