@@ -13,22 +13,20 @@ idempotent; it also runs at interpreter exit and on SIGINT/SIGTERM.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import ipaddress
 import logging
 import os
 import re
-import signal
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import IO, Any
 
 from pyroute2 import NetNS, netns
 
-from ironlb.netns import ownership
+from ironlb.netns import ownership, safety
 from ironlb.netns.process import (
     Proc,
     kill_pids,
@@ -79,7 +77,7 @@ class Topology:
         self._closed = False
         # pyroute2 forks helpers that inherit our hooks: only this pid may tear down.
         self._owner = os.getpid()
-        _register(self, signal_hooks)
+        safety.register(self, signal_hooks)
 
     # ----------------------------------------------------------------- building
 
@@ -395,7 +393,7 @@ class Topology:
             for name, fd in list(self._claims.items()):
                 ownership.release(name, fd)
                 del self._claims[name]
-            _unregister(self)
+            safety.unregister(self)
 
     close = teardown
 
@@ -441,64 +439,3 @@ def cleanup_stale(prefix: str) -> list[str]:
         finally:
             ownership.release(name, fd)
     return removed
-
-
-# --------------------------------------------------- exit and signal safety net
-
-_live: set[Topology] = set()
-_live_lock = threading.Lock()
-_hooks_installed = False
-_previous: dict[int, Any] = {}
-_hook_owner = 0
-
-
-def _register(topo: Topology, signal_hooks: bool) -> None:
-    global _hooks_installed, _hook_owner
-    with _live_lock:
-        _live.add(topo)
-        if _hooks_installed or not signal_hooks:
-            return
-        _hooks_installed = True
-        _hook_owner = os.getpid()
-    atexit.register(_teardown_all)
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            _previous[sig] = signal.getsignal(sig)
-            signal.signal(sig, _on_signal)
-
-
-def live_prefixes() -> set[str]:
-    """Prefixes of the topologies alive in this process."""
-    with _live_lock:
-        return {topo.prefix for topo in _live}
-
-
-def _unregister(topo: Topology) -> None:
-    with _live_lock:
-        _live.discard(topo)
-
-
-def _teardown_all() -> None:
-    if os.getpid() != _hook_owner:
-        return
-    with _live_lock:
-        live = list(_live)
-    for topo in live:
-        with contextlib.suppress(Exception):
-            topo.teardown()
-
-
-def _on_signal(signum: int, frame: FrameType | None) -> None:
-    if os.getpid() != _hook_owner:  # a forked helper (pyroute2) that inherited the hook
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-        return
-    _teardown_all()
-    previous = _previous.get(signum)
-    if callable(previous):
-        previous(signum, frame)
-    elif signum == signal.SIGINT and previous != signal.SIG_IGN:
-        raise KeyboardInterrupt
-    elif previous != signal.SIG_IGN:
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
