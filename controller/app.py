@@ -81,6 +81,7 @@ class ControllerApp:
     def __init__(self, api_client: Any, options: ControllerOptions | None = None) -> None:
         self.options = options or ControllerOptions()
         self.options.identity = self.options.identity or socket.gethostname()
+        _widen_connection_pool(api_client, self._threads_needed())
         self.kube = Kube(api_client)
         self.akube = AsyncKube(self.kube)
         self.cache = Cache()
@@ -162,10 +163,13 @@ class ControllerApp:
     def stop(self) -> None:
         self._stop.set()
 
+    def _threads_needed(self) -> int:
+        return len(CONFIG_KINDS) + 3 + 4 * self.options.workers + 16
+
     def _ensure_threads(self) -> None:
         # Every informer blocks one thread in its watch and every API call takes one:
         # the default executor (cores + 4 threads) would starve. Size it for the load.
-        needed = len(CONFIG_KINDS) + 3 + 4 * self.options.workers + 16
+        needed = self._threads_needed()
         loop = asyncio.get_running_loop()
         current = getattr(loop, "_default_executor", None)
         if current is None or getattr(current, "_max_workers", 0) < needed:
@@ -379,6 +383,18 @@ class ControllerApp:
         if self.synced.is_set():
             return web.Response(text="ok")
         return web.Response(status=503, text="caches not synced")
+
+
+def _widen_connection_pool(api_client: Any, size: int) -> None:
+    """Keep-alive connections for every thread: each watch pins one for its lifetime.
+
+    The client's default pool (10) is less than the informers alone, so every other
+    call would open and discard a TCP connection.
+    """
+    pool_manager = getattr(getattr(api_client, "rest_client", None), "pool_manager", None)
+    kw = getattr(pool_manager, "connection_pool_kw", None)
+    if isinstance(kw, dict) and int(kw.get("maxsize") or 0) < size:
+        kw["maxsize"] = size
 
 
 async def run_controller(api_client: Any, options: ControllerOptions) -> int:
