@@ -12,6 +12,7 @@ from typing import Any
 
 from ironlb.emulator import errors
 from ironlb.emulator.builtin import ResourceType
+from ironlb.emulator.validation import service_causes
 
 Obj = dict[str, Any]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -69,7 +70,9 @@ class ServiceHook:
         spec = obj.setdefault("spec", {})
         name = obj["metadata"].get("name", "")
         _default_spec(spec)
-        causes: list[errors.Cause] = []
+        causes = service_causes(spec, old)
+        if causes:
+            raise errors.invalid("Service", "", name, causes)
         self._admit_cluster_ip(spec, old, causes)
         self._admit_node_ports(spec, old, causes)
         if causes:

@@ -119,3 +119,46 @@ def test_type_change_releases_node_ports(apiserver) -> None:
     assert s.spec.ports[0].node_port is None
     taken = v1.create_namespaced_service("default", {"metadata": {"name": "b"}, "spec": spec})
     assert taken.spec.ports[0].node_port == 31001
+
+
+@pytest.mark.parametrize(
+    ("spec", "field", "reason"),
+    [
+        ({"type": "Balancer", "ports": [{"port": 80}]}, "spec.type", "FieldValueNotSupported"),
+        ({"type": "ClusterIP"}, "spec.ports", "FieldValueRequired"),
+        ({"ports": [{"port": 0}]}, "spec.ports[0].port", "FieldValueInvalid"),
+        (
+            {"ports": [{"port": 80, "name": "a"}, {"port": 81, "name": "a"}]},
+            "spec.ports[1].name",
+            "FieldValueDuplicate",
+        ),
+        (
+            {"ports": [{"port": 80, "protocol": "ICMP"}]},
+            "spec.ports[0].protocol",
+            "FieldValueNotSupported",
+        ),
+        (
+            {"ports": [{"port": 80}], "loadBalancerClass": "x"},
+            "spec.loadBalancerClass",
+            "FieldValueForbidden",
+        ),
+    ],
+)
+def test_service_validation(apiserver, spec: dict, field: str, reason: str) -> None:
+    v1 = client.CoreV1Api(apiserver.api_client())
+    body = _fail(v1.create_namespaced_service, "default", {"metadata": {"name": "v"}, "spec": spec})
+    assert {(c["field"], c["reason"]) for c in body["details"]["causes"]} >= {(field, reason)}
+
+
+def test_load_balancer_class_is_immutable(apiserver) -> None:
+    v1 = client.CoreV1Api(apiserver.api_client())
+    v1.create_namespaced_service(
+        "default", _svc("lbc", "LoadBalancer", loadBalancerClass="ironlb.io/lb")
+    )
+    body = _fail(
+        v1.patch_namespaced_service,
+        "lbc",
+        "default",
+        {"spec": {"loadBalancerClass": "other.io/lb"}},
+    )
+    assert body["details"]["causes"][0]["field"] == "spec.loadBalancerClass"
