@@ -32,8 +32,8 @@ REPO = Path(__file__).resolve().parents[2]
 CRDS = REPO / "ironlb" / "config" / "crds"
 REQUIRED_TOOLS = ("ip", "nft", "socat", "/usr/sbin/sshd", "/usr/lib/frr/zebra", "vtysh", "curl")
 Step = Callable[[str], None]
-# ClusterIPs live inside the lab's ranges too (they appear in the nodes' nft rules).
-SERVICE_CIDR = "198.19.96.0/20"
+# ClusterIPs come from the emulator's default 198.19.128.0/17: inside the lab's ranges, as they
+# appear in the nodes' nft rules.
 
 
 def missing_tools() -> list[str]:
