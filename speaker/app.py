@@ -59,7 +59,7 @@ from speaker.membership.protocol import (
 )
 from speaker.membership.transport import DEFAULT_PORT, MembershipTransport, peers_from_nodes
 from speaker.reconciler import L2Reconciler, OwnershipChange
-from speaker.status import NODE_LABEL, StatusPlan, plan_status
+from speaker.status import NODE_LABEL, StatusPlan, plan_status, pod_owner
 
 log = get_logger("speaker")
 
@@ -98,6 +98,8 @@ class SpeakerOptions:
     handover: float = 0.2
     load_balancer_class: str | None = None
     bgp: bool = True
+    pod_name: str | None = None  # for ownerReferences on status objects
+    pod_uid: str | None = None
     realtime_priority: int = 10  # SCHED_FIFO priority for the loop thread (0: off)
 
 
@@ -444,7 +446,8 @@ class Speaker:
         if want is None:
             want = self.reconciler.announced_services()
         existing = self.cache.list(SERVICEL2STATUSES, self.opts.namespace)
-        plan = plan_status(self.opts.node_name, self.opts.namespace, want, existing)
+        owner = pod_owner(self.opts.pod_name, self.opts.pod_uid)
+        plan = plan_status(self.opts.node_name, self.opts.namespace, want, existing, owner)
         await self._apply_status_plan(SERVICEL2STATUSES, plan)
         if self._bgp is not None and self._bgp_desired is not None:
             from speaker.bgp.status import plan_bgp_status

@@ -46,19 +46,36 @@ def status_body(node: str, key: ServiceKey, interfaces: Iterable[str]) -> dict[s
     }
 
 
-def build_object(node: str, namespace: str, key: ServiceKey, interfaces: Iterable[str]):
+def pod_owner(pod_name: str | None, pod_uid: str | None) -> dict[str, Any] | None:
+    """An ownerReference to the speaker's Pod, so the garbage collector removes the statuses
+    of a speaker that is gone for good (a dead node cannot delete its own)."""
+    if not pod_name or not pod_uid:
+        return None
+    return {"apiVersion": "v1", "kind": "Pod", "name": pod_name, "uid": pod_uid}
+
+
+def build_object(
+    node: str,
+    namespace: str,
+    key: ServiceKey,
+    interfaces: Iterable[str],
+    owner: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "name": object_name(node, key),
+        "namespace": namespace,
+        "labels": {
+            NODE_LABEL: node,
+            SERVICE_NAME_LABEL: key[1],
+            SERVICE_NAMESPACE_LABEL: key[0],
+        },
+    }
+    if owner is not None:
+        meta["ownerReferences"] = [dict(owner)]
     return {
         "apiVersion": API_VERSION,
         "kind": "ServiceL2Status",
-        "metadata": {
-            "name": object_name(node, key),
-            "namespace": namespace,
-            "labels": {
-                NODE_LABEL: node,
-                SERVICE_NAME_LABEL: key[1],
-                SERVICE_NAMESPACE_LABEL: key[0],
-            },
-        },
+        "metadata": meta,
         "status": status_body(node, key, interfaces),
     }
 
@@ -68,6 +85,7 @@ def plan_status(
     namespace: str,
     want: Mapping[ServiceKey, Iterable[str]],
     existing: Iterable[Mapping[str, Any]],
+    owner: Mapping[str, Any] | None = None,
 ) -> StatusPlan:
     """`want`: Services this node announces → interfaces; `existing`: objects in the cache."""
     plan = StatusPlan()
@@ -86,5 +104,5 @@ def plan_status(
         if (obj.get("status") or {}) != body:
             plan.update.append((meta.get("name", ""), body))
     for key in sorted(want.keys() - seen):
-        plan.create.append(build_object(node, namespace, key, want[key]))
+        plan.create.append(build_object(node, namespace, key, want[key], owner))
     return plan

@@ -60,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lb-class", help="serve only Services with this loadBalancerClass")
     parser.add_argument("--no-bgp", action="store_true", help="L2 only")
     parser.add_argument(
+        "--pod-name",
+        default=env("POD_NAME"),
+        help="this speaker's Pod (default $POD_NAME): owner of its status objects",
+    )
+    parser.add_argument("--pod-uid", default=env("POD_UID"), help="its uid (default $POD_UID)")
+    parser.add_argument(
         "--realtime-priority",
         type=int,
         default=10,
@@ -111,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
             load_balancer_class=args.lb_class,
             bgp=not args.no_bgp,
             realtime_priority=args.realtime_priority,
+            pod_name=args.pod_name,
+            pod_uid=args.pod_uid,
         )
         if not 0 < opts.interval < opts.suspect_timeout:
             raise StartupError("--heartbeat-interval must be > 0 and < --suspect-timeout")

@@ -1,4 +1,4 @@
-from speaker.status import NODE_LABEL, build_object, object_name, plan_status
+from speaker.status import NODE_LABEL, build_object, object_name, plan_status, pod_owner
 
 KEY = ("default", "web")
 
@@ -39,3 +39,13 @@ def test_delete_stale_and_leave_other_nodes_alone() -> None:
     plan = plan_status("n1", "metallb-system", {KEY: ["eth0"]}, [mine, dup])
     assert plan.delete == ["l2-dup"] and not plan.create
     assert theirs["metadata"]["labels"][NODE_LABEL] == "n2"
+
+
+def test_owner_reference_to_the_speaker_pod_when_known() -> None:
+    assert pod_owner(None, "uid") is None and pod_owner("speaker-x", None) is None
+    owner = pod_owner("speaker-x", "1234")
+    (obj,) = plan_status("n1", "metallb-system", {KEY: ["eth0"]}, [], owner).create
+    assert obj["metadata"]["ownerReferences"] == [
+        {"apiVersion": "v1", "kind": "Pod", "name": "speaker-x", "uid": "1234"}
+    ]
+    assert "ownerReferences" not in build_object("n1", "ns", KEY, [])["metadata"]
