@@ -157,6 +157,49 @@ def _secret_row(o: Obj, now: float) -> Row:
     return [o["metadata"]["name"], o.get("type", "Opaque"), n, age(o, now)]
 
 
+def _ds_row(o: Obj, now: float) -> Row:
+    st = o.get("status", {})
+    sel = o.get("spec", {}).get("template", {}).get("spec", {}).get("nodeSelector") or {}
+    return [
+        o["metadata"]["name"],
+        st.get("desiredNumberScheduled", 0),
+        st.get("currentNumberScheduled", 0),
+        st.get("numberReady", 0),
+        st.get("updatedNumberScheduled", 0),
+        st.get("numberAvailable", 0),
+        ",".join(f"{k}={v}" for k, v in sorted(sel.items())) or "<none>",
+        age(o, now),
+    ]
+
+
+def _event_row(o: Obj, now: float) -> Row:
+    inv = o.get("involvedObject") or {}
+    last = o.get("lastTimestamp") or o.get("eventTime") or ""
+    seen = age({"metadata": {"creationTimestamp": last[:19] + "Z"}}, now) if last else "<unknown>"
+    return [
+        seen,
+        o.get("type", ""),
+        o.get("reason", ""),
+        f"{str(inv.get('kind', '')).lower()}/{inv.get('name', '')}",
+        o.get("message", ""),
+    ]
+
+
+def _slice_row(o: Obj, now: float) -> Row:
+    ports = ",".join(str(p.get("port", "")) for p in o.get("ports") or []) or "<unset>"
+    addrs = [a for e in o.get("endpoints") or [] for a in e.get("addresses") or []]
+    shown = ",".join(addrs[:3]) + (f" + {len(addrs) - 3} more..." if len(addrs) > 3 else "")
+    return [o["metadata"]["name"], o.get("addressType", ""), ports, shown or "<unset>", age(o, now)]
+
+
+def _lease_row(o: Obj, now: float) -> Row:
+    return [o["metadata"]["name"], o.get("spec", {}).get("holderIdentity") or "", age(o, now)]
+
+
+def _created_row(o: Obj, now: float) -> Row:
+    return [o["metadata"]["name"], o["metadata"].get("creationTimestamp", "")]
+
+
 PRINTERS: dict[tuple[str, str], tuple[list[Obj], Callable[[Obj, float], Row]]] = {
     ("", "services"): (
         [
@@ -204,6 +247,32 @@ PRINTERS: dict[tuple[str, str], tuple[list[Obj], Callable[[Obj, float], Row]]] =
     ("", "namespaces"): ([NAME, _col("Status"), AGE], _ns_row),
     ("", "configmaps"): ([NAME, _col("Data", "integer"), AGE], _cm_row),
     ("", "secrets"): ([NAME, _col("Type"), _col("Data", "integer"), AGE], _secret_row),
+    ("apps", "daemonsets"): (
+        [
+            NAME,
+            _col("Desired", "integer"),
+            _col("Current", "integer"),
+            _col("Ready", "integer"),
+            _col("Up-to-date", "integer"),
+            _col("Available", "integer"),
+            _col("Node Selector"),
+            AGE,
+        ],
+        _ds_row,
+    ),
+    ("", "events"): (
+        [_col("Last Seen"), _col("Type"), _col("Reason"), _col("Object"), _col("Message")],
+        _event_row,
+    ),
+    ("discovery.k8s.io", "endpointslices"): (
+        [NAME, _col("AddressType"), _col("Ports"), _col("Endpoints"), AGE],
+        _slice_row,
+    ),
+    ("coordination.k8s.io", "leases"): ([NAME, _col("Holder"), AGE], _lease_row),
+    ("apiextensions.k8s.io", "customresourcedefinitions"): (
+        [NAME, _col("Created At", "date")],
+        _created_row,
+    ),
 }
 
 

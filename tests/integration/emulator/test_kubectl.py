@@ -191,3 +191,42 @@ def test_get_watch_prints_table_rows(apiserver, kubectl) -> None:
     rows = _table(proc.stdout)
     assert rows[0] == ["NAME", "DATA", "AGE"]
     assert rows[-1][:2] == ["late", "0"]
+
+
+def test_tables_for_lab_kinds(apiserver, kubectl) -> None:
+    from kubernetes import client
+
+    api = apiserver.api_client()
+    client.CoreV1Api(api).create_namespaced_event(
+        "default",
+        {
+            "metadata": {"name": "e1"},
+            "type": "Normal",
+            "reason": "IPAllocated",
+            "message": "Assigned IP 203.0.113.10",
+            "involvedObject": {"kind": "Service", "name": "web", "namespace": "default"},
+            "lastTimestamp": "2026-01-01T00:00:00Z",
+        },
+    )
+    client.CoordinationV1Api(api).create_namespaced_lease(
+        "default", {"metadata": {"name": "ironlb-controller"}, "spec": {"holderIdentity": "c-1"}}
+    )
+    client.DiscoveryV1Api(api).create_namespaced_endpoint_slice(
+        "default",
+        {
+            "metadata": {"name": "web-1"},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["198.51.100.5"]}],
+            "ports": [{"port": 80}],
+        },
+    )
+    events = _table(kubectl("get", "events").stdout)
+    assert events[0] == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert events[1][1:4] == ["Normal", "IPAllocated", "service/web"]
+    leases = _table(kubectl("get", "leases").stdout)
+    assert leases[1][:2] == ["ironlb-controller", "c-1"]
+    slices = _table(kubectl("get", "endpointslices").stdout)
+    assert slices[1][:4] == ["web-1", "IPv4", "80", "198.51.100.5"]
+    kubectl("apply", "-f", str(CRD_DIR / "metallb.io_ipaddresspools.yaml"))
+    crds = _table(kubectl("get", "crds").stdout)
+    assert crds[0] == ["NAME", "CREATED", "AT"]
