@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import importlib.util
 import os
 import time
@@ -37,6 +38,7 @@ from ironlb.kube.resources import (
     IPADDRESSPOOLS,
     L2ADVERTISEMENTS,
     NODES,
+    PODS,
     SECRETS,
     SERVICEBGPSTATUSES,
     SERVICEL2STATUSES,
@@ -146,6 +148,7 @@ class Speaker:
         self.akube = AsyncKube(kube)
         self.events = EventWriter(self.akube, self.opts.node_name)
         key = await self._read_key()
+        await self._find_pod_uid()
         self._start_informers(kube)
         await self._wait_synced()
         settings = Settings(interval=self.opts.interval, suspect_timeout=self.opts.suspect_timeout)
@@ -191,6 +194,19 @@ class Speaker:
             log.info("speaker.realtime", policy="SCHED_FIFO", priority=prio)
         except (OSError, AttributeError) as err:
             log.warning("speaker.realtime_refused", priority=prio, error=str(err))
+
+    async def _find_pod_uid(self) -> None:
+        """With only $POD_NAME (the DaemonSet's downward API), look the uid up once."""
+        if not self.opts.pod_name or self.opts.pod_uid:
+            return
+        try:
+            pod = await self.akube.get(PODS, self.opts.pod_name, self.opts.namespace)
+        except ApiError as err:
+            log.info("pod.uid_unknown", pod=self.opts.pod_name, error=str(err), effect="no owner")
+            return
+        uid = (pod.get("metadata") or {}).get("uid")
+        if uid:
+            self.opts = dataclasses.replace(self.opts, pod_uid=str(uid))
 
     def normal_priority(self) -> None:
         if self.opts.realtime_priority > 0:

@@ -22,13 +22,16 @@ def l2lab_factory(
         pytest.skip("needs socat (Debian package socat) to reach the emulator from namespaces")
     labs: list[L2Lab] = []
 
-    def build(extra_hosts: tuple[str, ...] = (), start: bool = True, bgp: bool = False) -> L2Lab:
+    def build(
+        extra_hosts: tuple[str, ...] = (), start: bool = True, bgp: bool = False, pods: bool = False
+    ) -> L2Lab:
         topo = netns_topology(L2Lab.spec(NODES3, extra_hosts), prefix=PREFIX)
         api = apiserver_with_crds
         kube = Kube(api.api_client())  # type: ignore[attr-defined]
         lab = L2Lab(topo, kube, api.url, api.kubeconfig, tmp_path, NODES3, extra_hosts)  # type: ignore[attr-defined]
         labs.append(lab)
         lab.bgp = bgp
+        lab.pods = pods
         lab.build_network()
         lab.start_api_forwarders()
         lab.start_servers()

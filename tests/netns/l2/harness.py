@@ -82,6 +82,7 @@ class L2Lab:
         self.forwarders: list[Proc] = []
         self._log_start: dict[str, int] = {}
         self.bgp = False  # also wire in speaker/bgp (L2 must work regardless)
+        self.pods = False  # give speakers Pod objects (--pod-name): statuses get owners
         self._root_forwarder: subprocess.Popen[bytes] | None = None
 
     @classmethod
@@ -228,6 +229,7 @@ class L2Lab:
             "--metrics-port",
             "7472",
             *([] if self.bgp else ["--no-bgp"]),
+            *(["--pod-name", f"speaker-{node}"] if self.pods else []),
             *extra,
         ]
         proc = self.topo.start(node, argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
@@ -236,6 +238,13 @@ class L2Lab:
         return proc
 
     def start_speakers(self) -> None:
+        if self.pods:
+            from ironlb.kube.resources import PODS
+
+            for node in self.nodes:
+                pod = {"metadata": {"name": f"speaker-{node}", "namespace": NS}}
+                pod["spec"] = {"nodeName": node, "containers": [{"name": "s", "image": "ironlb"}]}
+                self.create(PODS, pod)
         for node in self.nodes:
             self.start_speaker(node)
         self.wait_ready(self.nodes)

@@ -19,7 +19,7 @@ def owner_of(ip: str, alive=NODES3) -> str:
 
 
 def test_client_reaches_service_v4_v6_on_elected_node_only(l2lab_factory) -> None:
-    lab: L2Lab = l2lab_factory(bgp=True)  # the whole speaker, BGP side included
+    lab: L2Lab = l2lab_factory(bgp=True, pods=True)  # the whole speaker, as a DaemonSet runs it
     lab.service("web", [VIP4, VIP6])
     try:
         assert lab.wait_owner(VIP4) == owner_of(VIP4)
@@ -39,6 +39,10 @@ def test_client_reaches_service_v4_v6_on_elected_node_only(l2lab_factory) -> Non
         return None if nodes == want else f"statuses on {nodes}, want {want}"
 
     wait_until(status_ok, 10)
+    for st in lab.l2_statuses():
+        (ref,) = st["metadata"]["ownerReferences"]
+        assert ref["kind"] == "Pod" and ref["name"] == f"speaker-{st['status']['node']}"
+        assert ref["uid"]
 
 
 def test_kill9_moves_the_address_and_traffic_resumes(l2lab_factory) -> None:
