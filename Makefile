@@ -30,6 +30,7 @@ test: $(BIN)/pytest
 lint: test
 
 lab: setup
+	@command -v nft >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq nftables >/dev/null; } || echo ">> the lab needs nftables (apt-get install nftables)"
 	$(BIN)/ironlb lab up --rollout
 
 lab-down:
