@@ -100,7 +100,10 @@ class MembershipTransport:
     def _pump(self, now: float | None = None) -> None:
         now = self._loop.time() if now is None else now
         if self._transport is not None:
+            v6 = ":" in self._bind[0]
             for data, addr in self.core.datagrams_to_send(now):
+                if v6 and ":" not in addr[0]:  # a dual-stack socket reaches IPv4 peers mapped
+                    addr = (f"::ffff:{addr[0]}", addr[1])
                 try:
                     self._transport.sendto(data, addr)
                 except OSError:

@@ -50,3 +50,24 @@ async def test_two_transports_over_real_udp_see_each_other_and_leave() -> None:
     assert seen["a"][-1] == MemberDown("b", "leave")  # type: ignore[arg-type]
     ta.close()
     tb.close()
+
+
+async def test_dual_stack_socket_reaches_ipv4_peers() -> None:
+    s = Settings(interval=0.02, suspect_timeout=0.1)
+    seen: list = []
+    key = b"test-key"
+    t6 = MembershipTransport(Membership("a", key, 1, s), seen.append, ("::", 0))
+    t4 = MembershipTransport(Membership("b", key, 1, s), lambda _e: None, ("127.0.0.1", 0))
+    await t6.start()
+    await t4.start()
+    p6 = t6._transport.get_extra_info("sockname")[1]  # type: ignore[union-attr]
+    p4 = t4._transport.get_extra_info("sockname")[1]  # type: ignore[union-attr]
+    t6.set_peers({"b": ("127.0.0.1", p4)})
+    t4.set_peers({"a": ("127.0.0.1", p6)})
+    for _ in range(100):
+        if seen:
+            break
+        await asyncio.sleep(0.01)
+    assert seen == [MemberUp("b")] and t6.send_errors == 0
+    t6.close()
+    t4.close()
