@@ -314,6 +314,12 @@ def main() -> int:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--skip-keepalived", action="store_true")
     p.add_argument("--membership-cost", action="store_true", help="only measure membership cost")
+    p.add_argument(
+        "--speaker-arg",
+        action="append",
+        default=[],
+        help="extra argument for every speaker, e.g. --speaker-arg=--suspect-timeout=0.15",
+    )
     args = p.parse_args()
     if args.membership_cost:
         membership_cost()
@@ -334,6 +340,7 @@ def main() -> int:
         kubeconfig = str(emu.write_kubeconfig(work / "kubeconfig"))
         kube = Kube(load_api_client(kubeconfig))
         lab = L2Lab(topo, kube, emu.url, kubeconfig, work, NODES3)
+        lab.speaker_args = tuple(args.speaker_arg)
         lab.build_network()
         lab.start_api_forwarders()
         lab.start_servers()

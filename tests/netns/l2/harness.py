@@ -83,6 +83,7 @@ class L2Lab:
         self._log_start: dict[str, int] = {}
         self.bgp = False  # also wire in speaker/bgp (L2 must work regardless)
         self.pods = False  # give speakers Pod objects (--pod-name): statuses get owners
+        self.speaker_args: tuple[str, ...] = ()  # extra flags for every speaker
         self._root_forwarder: subprocess.Popen[bytes] | None = None
 
     @classmethod
@@ -230,6 +231,7 @@ class L2Lab:
             "7472",
             *([] if self.bgp else ["--no-bgp"]),
             *(["--pod-name", f"speaker-{node}"] if self.pods else []),
+            *self.speaker_args,
             *extra,
         ]
         proc = self.topo.start(node, argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
