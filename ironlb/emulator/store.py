@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import random
+import re
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -154,6 +155,7 @@ class Store:
                 )
         name = md["name"]
         _validate_name(rt, name)
+        _validate_labels(rt, obj)
         if (namespace, name) in self.objects[rt.key]:
             raise errors.already_exists(rt.plural, rt.group, name)
         obj["apiVersion"] = rt.api_version()
@@ -243,6 +245,7 @@ class Store:
                 ],
             )
         result = self._merge_update(rt, current, new, subresource)
+        _validate_labels(rt, result)
         _check_new_finalizers(rt, current, result)
         if _same(result, current):
             return copy.deepcopy(current)
@@ -540,8 +543,6 @@ _LABEL1035_MSG = (
 
 
 def _validate_name(rt: ResourceType, name: str) -> None:
-    import re
-
     rules = {
         "subdomain": (
             r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
@@ -559,3 +560,62 @@ def _validate_name(rt: ResourceType, name: str) -> None:
         raise errors.invalid(
             rt.kind, rt.group, name, [errors.field_invalid("metadata.name", name, msg)]
         )
+
+
+_QNAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+_QNAME_MSG = (
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end"
+    " with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used"
+    " for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+)
+_VALUE_MSG = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or"
+    " '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or"
+    " 'my_value',  or '12345', regex used for validation is"
+    " '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
+
+
+def _key_problem(key: str) -> str | None:
+    prefix, _, name = key.rpartition("/")
+    if prefix and (
+        len(prefix) > 253
+        or not re.fullmatch(
+            r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", prefix
+        )
+    ):
+        return "prefix part " + _SUBDOMAIN_MSG
+    if not name or len(name) > 63:
+        return (
+            "name part must be no more than 63 characters"
+            if name
+            else ("name part must be non-empty")
+        )
+    if not _QNAME.fullmatch(name):
+        return _QNAME_MSG
+    return None
+
+
+def _validate_labels(rt: ResourceType, obj: Obj) -> None:
+    """metadata.labels/annotations the way ValidateObjectMeta checks them."""
+    md = obj.get("metadata", {})
+    causes: list[errors.Cause] = []
+    for field_name in ("labels", "annotations"):
+        entries = md.get(field_name) or {}
+        if not isinstance(entries, dict) or not all(isinstance(v, str) for v in entries.values()):
+            raise errors.bad_request(
+                f"json: cannot unmarshal into Go struct field ObjectMeta.metadata.{field_name}"
+                " of type string"
+            )
+        for key, value in entries.items():
+            problem = _key_problem(key)
+            if problem:
+                causes.append(errors.field_invalid(f"metadata.{field_name}", key, problem))
+            elif field_name == "labels" and (
+                len(value) > 63
+                or not re.fullmatch(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?", value)
+            ):
+                why = "must be no more than 63 characters" if len(value) > 63 else _VALUE_MSG
+                causes.append(errors.field_invalid("metadata.labels", value, why))
+    if causes:
+        raise errors.invalid(rt.kind, rt.group, md.get("name", ""), causes)

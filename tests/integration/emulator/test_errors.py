@@ -124,3 +124,33 @@ def test_malformed_bodies_are_400(apiserver) -> None:
         {"Content-Type": "application/vnd.kubernetes.protobuf"},
     )
     assert code in (400, 415) and body["kind"] == "Status"
+
+
+@pytest.mark.parametrize(
+    ("labels", "fragment"),
+    [
+        ({"bad key": "x"}, "name part must consist of alphanumeric characters"),
+        ({"app": "bad value!"}, "a valid label must be an empty string"),
+        ({"app": "x" * 64}, "must be no more than 63 characters"),
+        ({"Bad_Prefix/app": "x"}, "prefix part a lowercase RFC 1123 subdomain"),
+    ],
+)
+def test_invalid_labels_are_422(apiserver, labels: dict, fragment: str) -> None:
+    v1 = client.CoreV1Api(apiserver.api_client())
+    code, body = _error(
+        v1.create_namespaced_config_map, "default", {"metadata": {"name": "l", "labels": labels}}
+    )
+    assert code == 422
+    assert body["details"]["causes"][0]["field"] == "metadata.labels"
+    assert fragment in body["message"]
+
+
+def test_valid_prefixed_labels_and_annotations(apiserver) -> None:
+    v1 = client.CoreV1Api(apiserver.api_client())
+    md = {
+        "name": "ok",
+        "labels": {"app.kubernetes.io/name": "ironlb", "empty": ""},
+        "annotations": {"metallb.io/address-pool": "pool one, with spaces"},
+    }
+    made = v1.create_namespaced_config_map("default", {"metadata": md})
+    assert made.metadata.annotations == md["annotations"]
