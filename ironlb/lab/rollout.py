@@ -119,8 +119,6 @@ def _parse(lines: list[str], result: RolloutResult) -> None:
         if found:
             result.external_ip = found.group(1)
             result.curl = [_unquote(x) for x in lines[i + 1 : i + 40] if x.strip().startswith('"')]
-    if result.curl and result.curl[0].startswith("curl "):
-        result.curl = result.curl
 
 
 def _unquote(text: str) -> str:
