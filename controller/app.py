@@ -59,6 +59,7 @@ CONFIG_KINDS = (
     COMMUNITIES,
 )
 POOL_STATUS_DELAY = 0.3  # batch a burst of assignments into one pool status write
+FRESH_CACHE_SECONDS = 5.0  # a term starting this soon after the initial list uses the cache
 
 
 @dataclass(slots=True)
@@ -100,6 +101,7 @@ class ControllerApp:
         self._tasks: list[asyncio.Task[Any]] = []
         self._reload_pending = False
         self._restored = False
+        self._synced_at = 0.0
         self._stop = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.service_reconciler = self._service_reconciler()
@@ -140,6 +142,7 @@ class ControllerApp:
         try:
             await asyncio.gather(*(i.synced.wait() for i in required))
             self.synced.set()
+            self._synced_at = asyncio.get_running_loop().time()
             log.info("controller.synced", objects=len(self.cache), identity=self.options.identity)
             if self.options.leader_elect:
                 self.elector = LeaderElector(
@@ -231,10 +234,16 @@ class ControllerApp:
         """Restore every address Services already show before deciding anything new."""
         self.state.reset()
         self._restored = False
-        # A fresh, consistent list: the cache may lag writes made by the previous leader.
-        listing = await self.akube.list(SERVICES)
+        since_sync = asyncio.get_running_loop().time() - self._synced_at
+        if since_sync <= FRESH_CACHE_SECONDS:
+            # The informers listed moments ago: that list is the fresh, consistent read.
+            services = self.cache.list(SERVICES)
+        else:
+            # Taking over after a long standby: the watch may lag writes the previous
+            # leader made just before dying, so read the Services afresh.
+            services = (await self.akube.list(SERVICES)).get("items") or []
         self._reload_config()
-        self._restore(listing.get("items") or [])
+        self._restore(services)
 
     def _restore(self, services: list[Obj]) -> None:
         if self.state.config is None or self._restored:
