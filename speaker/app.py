@@ -146,7 +146,9 @@ class Speaker:
         api = load_api_client(self.opts.kubeconfig)
         kube = Kube(api)
         self.akube = AsyncKube(kube)
-        self.events = EventWriter(self.akube, self.opts.node_name)
+        self.events = EventWriter(
+            kube, self.opts.node_name, lambda ns, name: self.cache.get(SERVICES, ns, name)
+        )
         key = await self._read_key()
         await self._find_pod_uid()
         self._start_informers(kube)

@@ -1,61 +1,40 @@
-"""Kubernetes Events about Services, written fire-and-forget (an Event never blocks L2)."""
+"""Kubernetes Events about Services, fire-and-forget: an Event never blocks L2.
+
+A thin asyncio adapter over the shared `ironlb.kube.events.EventRecorder` (which aggregates
+repeats into one Event with a count); the blocking write runs in a worker thread.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import secrets
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
-from ironlb.kube.errors import ApiError
-from ironlb.kube.resources import EVENTS, SERVICES
+from ironlb.kube.client import Kube
+from ironlb.kube.events import WARNING, EventRecorder
 from ironlb.log import get_logger
 
 log = get_logger("speaker.events")
 COMPONENT = "ironlb-speaker"
 
+ServiceLookup = Callable[[str, str], dict[str, Any] | None]
+
 
 class EventWriter:
-    def __init__(self, akube: Any, node: str) -> None:
-        self._akube = akube
-        self._node = node
+    def __init__(self, kube: Kube, node: str, lookup: ServiceLookup) -> None:
+        self._recorder = EventRecorder(kube, COMPONENT, host=node)
+        self._lookup = lookup
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def warn_service(self, namespace: str, name: str, reason: str, message: str) -> None:
+        svc = self._lookup(namespace, name) or {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"namespace": namespace, "name": name},
+        }
+        svc = {"apiVersion": "v1", "kind": "Service", **svc}
         task = asyncio.get_running_loop().create_task(
-            self._write(namespace, name, "Warning", reason, message)
+            asyncio.to_thread(self._recorder.record, svc, WARNING, reason, message)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def _write(self, ns: str, name: str, type_: str, reason: str, message: str) -> None:
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        uid = ""
-        try:
-            svc = await self._akube.get(SERVICES, name, ns)
-            uid = (svc.get("metadata") or {}).get("uid", "")
-        except ApiError:
-            pass
-        event = {
-            "metadata": {"name": f"{name}.{secrets.token_hex(8)}", "namespace": ns},
-            "involvedObject": {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "namespace": ns,
-                "name": name,
-                "uid": uid,
-            },
-            "type": type_,
-            "reason": reason,
-            "message": message,
-            "source": {"component": COMPONENT, "host": self._node},
-            "reportingComponent": COMPONENT,
-            "reportingInstance": self._node,
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": 1,
-        }
-        try:
-            await self._akube.create(EVENTS, event, ns)
-        except ApiError as err:
-            log.warning("event.write_failed", reason=reason, service=f"{ns}/{name}", error=str(err))
