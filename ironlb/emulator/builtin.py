@@ -33,6 +33,8 @@ class ResourceType:
     strategic_merge: bool = True
     unconditional_update: bool = True
     verbs: tuple[str, ...] = tuple(VERBS_NS)
+    # Served from another type's storage through a conversion (events.k8s.io -> core events).
+    shares: tuple[str, str] | None = None
     # Create-only review kinds: answered, never stored (no RBAC is enforced here).
     review: bool = False
     # Some registries answer DELETE with the object, the rest with a Success Status.
@@ -191,6 +193,7 @@ def builtin_types() -> list[ResourceType]:
             True,
             short_names=["ev"],
             field_selectors=_NEW_EVENT_FIELDS,
+            shares=("", "events"),
         ),
         _rt("coordination.k8s.io", "v1", "leases", "Lease", True),
         *[

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from ironlb.emulator import errors, openapi, patch, protobuf, scale, tables
+from ironlb.emulator import errors, events, openapi, patch, protobuf, scale, tables
 from ironlb.emulator.builtin import ResourceType
 from ironlb.emulator.crd import CrdHook, version_priority
 from ironlb.emulator.errors import ApiError
@@ -59,6 +59,7 @@ class Target:
     """A parsed resource URL."""
 
     rt: ResourceType
+    srt: ResourceType  # the type whose storage serves rt (rt itself unless rt.shares)
     version: str
     namespace: str
     name: str
@@ -276,7 +277,8 @@ class ApiServer:
         scale_ok = sub == "scale" and rt.key in scale.SCALABLE
         if sub and not (status_ok or finalize_ok or scale_ok):
             raise errors.path_not_found(sub)
-        return Target(rt, version, namespace, name, sub, watch_path)
+        srt = self.store.types[rt.shares] if rt.shares else rt
+        return Target(rt, srt, version, namespace, name, sub, watch_path)
 
     async def _resource(
         self, request: web.Request, group: str, version: str, rest: list[str]
@@ -300,7 +302,7 @@ class ApiServer:
         if t.subresource == "scale":
             return await self._scale(request, t)
         if method == "GET":
-            obj = self._out(t, self.store.get(t.rt, t.namespace, t.name))
+            obj = self._out(t, self.store.get(t.srt, t.namespace, t.name))
             if _wants_table(request):
                 meta = {"resourceVersion": obj["metadata"]["resourceVersion"]}
                 include = q.get("includeObject", "Metadata")
@@ -317,7 +319,7 @@ class ApiServer:
         raise errors.method_not_allowed()
 
     async def _scale(self, request: web.Request, t: Target) -> web.Response:
-        current = self.store.get(t.rt, t.namespace, t.name)
+        current = self.store.get(t.srt, t.namespace, t.name)
         if request.method == "GET":
             return respond(scale.to_scale(current))
         if request.method not in ("PUT", "PATCH"):
@@ -330,13 +332,24 @@ class ApiServer:
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request must be a Scale object")
         updated = scale.apply_scale(current, body, t.rt.kind)
-        obj = self.store.update(t.rt, t.namespace, t.name, updated, self.clock(), None, dry_run)
+        obj = self.store.update(t.srt, t.namespace, t.name, updated, self.clock(), None, dry_run)
         return respond(scale.to_scale(obj))
 
     def _out(self, t: Target, obj: Obj) -> Obj:
         """Serve the object at the version asked for (no conversion, as strategy None)."""
+        obj = self._view(t, obj)
         obj["apiVersion"] = t.rt.api_version(t.version)
         return obj
+
+    @staticmethod
+    def _view(t: Target, stored: Obj) -> Obj:
+        """A stored object as the requested type sees it."""
+        return events.from_core(stored) if t.rt.shares else stored
+
+    @staticmethod
+    def _stored(t: Target, body: Obj) -> Obj:
+        """A request body converted to the storage type's shape."""
+        return events.to_core(body) if t.rt.shares else body
 
     # ---- reads -------------------------------------------------------------------------
     def _matcher(self, request: web.Request, t: Target) -> Callable[[Obj], bool]:
@@ -344,7 +357,7 @@ class ApiServer:
         fields = field_matcher(
             request.query.get("fieldSelector"), t.rt.field_selectors, t.rt.kind, t.version
         )
-        return lambda o: labels(o) and fields(o)
+        return lambda o: labels(o) and fields(self._view(t, o))
 
     def _list(self, request: web.Request, t: Target) -> web.Response:
         q = request.query
@@ -370,7 +383,7 @@ class ApiServer:
                 raise errors.gone("The resourceVersion for the provided list is too old.")
             list_rv = max(at_rv, 0)
             at_rv = None if at_rv >= self.store.rv else at_rv
-        items = self.store.list(t.rt, t.namespace, match, at_rv)
+        items = self.store.list(t.srt, t.namespace, match, at_rv)
         if start:
             items = [o for o in items if _sort_key(o) > start]
         list_meta: Obj = {"resourceVersion": str(list_rv)}
@@ -429,7 +442,7 @@ class ApiServer:
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
         dry_run, _ = self._prepare(request)
-        obj = self.store.create(t.rt, t.namespace, body, self.clock(), dry_run)
+        obj = self.store.create(t.srt, t.namespace, self._stored(t, body), self.clock(), dry_run)
         return respond(self._out(t, obj), 201, self._warnings())
 
     async def _review(self, request: web.Request, t: Target) -> web.Response:
@@ -458,8 +471,9 @@ class ApiServer:
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
         dry_run, _ = self._prepare(request)
+        body = self._stored(t, body)
         obj = self.store.update(
-            t.rt, t.namespace, t.name, body, self.clock(), t.subresource or None, dry_run
+            t.srt, t.namespace, t.name, body, self.clock(), t.subresource or None, dry_run
         )
         return respond(self._out(t, obj), 200, self._warnings())
 
@@ -473,14 +487,14 @@ class ApiServer:
         body = await self._body(request)
         dry_run, _ = self._prepare(request)
         now = self.clock()
-        current = self.store.peek(t.rt.key, t.namespace, t.name)
+        current = self.store.peek(t.srt.key, t.namespace, t.name)
         if ctype == "application/apply-patch+yaml":
             return self._apply(request, t, body, current, dry_run)
         if current is None:
             raise errors.not_found(t.rt.plural, t.rt.group, t.name)
-        patched = self._apply_patch(ctype, current, body, t.rt)
+        patched = self._stored(t, self._apply_patch(ctype, self._view(t, current), body, t.rt))
         obj = self.store.update(
-            t.rt, t.namespace, t.name, patched, now, t.subresource or None, dry_run
+            t.srt, t.namespace, t.name, patched, now, t.subresource or None, dry_run
         )
         return respond(self._out(t, obj), 200, self._warnings())
 
@@ -512,17 +526,19 @@ class ApiServer:
             if t.subresource:
                 raise errors.not_found(t.rt.plural, t.rt.group, t.name)
             body.setdefault("metadata", {})["name"] = t.name
-            obj = self.store.create(t.rt, t.namespace, body, now, dry_run)
+            obj = self.store.create(t.srt, t.namespace, self._stored(t, body), now, dry_run)
             return respond(self._out(t, obj), 201, self._warnings())
         body = {k: v for k, v in body.items() if k not in ("apiVersion", "kind")}
         body.get("metadata", {}).pop("resourceVersion", None)
-        merged = (
-            patch.strategic_merge(current, body, t.rt.kind)
+        view = self._view(t, current)
+        merged = self._stored(
+            t,
+            patch.strategic_merge(view, body, t.rt.kind)
             if t.rt.strategic_merge
-            else patch.merge_patch(current, body)
+            else patch.merge_patch(view, body),
         )
         obj = self.store.update(
-            t.rt, t.namespace, t.name, merged, now, t.subresource or None, dry_run
+            t.srt, t.namespace, t.name, merged, now, t.subresource or None, dry_run
         )
         return respond(self._out(t, obj), 200, self._warnings())
 
@@ -530,7 +546,7 @@ class ApiServer:
         body = await self._body(request) or {}
         dry_run = "All" in request.query.getall("dryRun", []) or "All" in (body.get("dryRun") or [])
         pre = body.get("preconditions") or {}
-        obj, gone_now = self.store.delete(t.rt, t.namespace, t.name, self.clock(), pre, dry_run)
+        obj, gone_now = self.store.delete(t.srt, t.namespace, t.name, self.clock(), pre, dry_run)
         if not gone_now or t.rt.return_deleted_object:
             return respond(self._out(t, obj))
         return respond(
@@ -552,11 +568,11 @@ class ApiServer:
         match = self._matcher(request, t)
         dry_run = "All" in request.query.getall("dryRun", [])
         deleted = []
-        for obj in self.store.list(t.rt, t.namespace, match):
+        for obj in self.store.list(t.srt, t.namespace, match):
             ns, name = obj_key(obj)
-            if self.store.peek(t.rt.key, ns, name) is None:
+            if self.store.peek(t.srt.key, ns, name) is None:
                 continue
-            gone, _ = self.store.delete(t.rt, ns, name, self.clock(), None, dry_run)
+            gone, _ = self.store.delete(t.srt, ns, name, self.clock(), None, dry_run)
             deleted.append(self._out(t, gone))
         return respond(
             {
@@ -582,7 +598,7 @@ class ApiServer:
         queue: asyncio.Queue[WatchEvent | None] = asyncio.Queue()
 
         def translate(ev: WatchEvent) -> tuple[str, Obj] | None:
-            if ev.key != t.rt.key:
+            if ev.key != t.srt.key:
                 return None
             if t.namespace and ev.obj["metadata"].get("namespace") != t.namespace:
                 return None
@@ -602,7 +618,7 @@ class ApiServer:
         replay: list[tuple[str, Obj]] = []
         expired: ApiError | None = None
         if rv_param in ("", "0") or initial_events:
-            replay = [("ADDED", o) for o in self.store.list(t.rt, t.namespace, match)]
+            replay = [("ADDED", o) for o in self.store.list(t.srt, t.namespace, match)]
         else:
             since = _int_value(rv_param, "resourceVersion")
             if not self.store.check_not_expired(since):
@@ -611,7 +627,7 @@ class ApiServer:
                 )
             else:
                 replay = [
-                    x for ev in self.store.events_since(since, t.rt.key) if (x := translate(ev))
+                    x for ev in self.store.events_since(since, t.srt.key) if (x := translate(ev))
                 ]
         start_rv = self.store.rv
 

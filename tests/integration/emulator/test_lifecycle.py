@@ -262,3 +262,57 @@ def test_autosave_writes_state_while_running(tmp_path: Path) -> None:
         assert "autosaved" in names
     finally:
         server.close()
+
+
+def test_core_and_events_k8s_io_events_share_storage(apiserver) -> None:
+    api = apiserver.api_client()
+    core, new = client.CoreV1Api(api), client.EventsV1Api(api)
+    rv = core.list_namespaced_event("default").metadata.resource_version
+    new.create_namespaced_event(
+        "default",
+        {
+            "metadata": {"name": "n1"},
+            "eventTime": "2026-01-01T00:00:00.000000Z",
+            "reason": "IPAllocated",
+            "note": "Assigned IP",
+            "action": "Allocate",
+            "type": "Normal",
+            "reportingController": "ironlb",
+            "reportingInstance": "c-1",
+            "regarding": {"kind": "Service", "name": "web", "namespace": "default"},
+        },
+    )
+    core.create_namespaced_event(
+        "default",
+        {
+            "metadata": {"name": "c1"},
+            "reason": "Old",
+            "message": "core style",
+            # EventsV1Event requires eventTime (a real server's null fails that client too)
+            "eventTime": "2026-01-01T00:00:00.000000Z",
+            "involvedObject": {"kind": "Node", "name": "node1"},
+        },
+    )
+    seen_by_core = core.read_namespaced_event("n1", "default")
+    assert (seen_by_core.message, seen_by_core.involved_object.kind) == ("Assigned IP", "Service")
+    seen_by_new = new.read_namespaced_event("c1", "default")
+    assert (seen_by_new.note, seen_by_new.regarding.kind) == ("core style", "Node")
+    only_services = new.list_namespaced_event("default", field_selector="regarding.kind=Service")
+    assert [e.metadata.name for e in only_services.items] == ["n1"]
+    patched = new.patch_namespaced_event("c1", "default", {"note": "patched"})
+    assert patched.note == "patched"
+    assert core.read_namespaced_event("c1", "default").message == "patched"
+    events = [
+        (e["type"], e["raw_object"]["apiVersion"], e["raw_object"]["metadata"]["name"])
+        for e in watch.Watch().stream(
+            new.list_namespaced_event,
+            namespace="default",
+            resource_version=rv,
+            timeout_seconds=1,
+        )
+    ]
+    assert events == [
+        ("ADDED", "events.k8s.io/v1", "n1"),
+        ("ADDED", "events.k8s.io/v1", "c1"),
+        ("MODIFIED", "events.k8s.io/v1", "c1"),
+    ]
