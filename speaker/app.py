@@ -397,6 +397,12 @@ class Speaker:
             log.info("l2.announced", ip=event.ip)
             self._status_dirty.set()
             return
+        if self.reconciler.fenced(event.ip):
+            # The speaker we took over from still answers on the wire (it lost our heartbeats,
+            # not its link): stand down and retry; this is the fence working, not a duplicate.
+            metrics.FENCE_BLOCKED.inc()
+            log.warning("l2.fenced", ip=event.ip, mac=event.mac, action="standing down; retrying")
+            return
         metrics.PROBE_CONFLICTS.inc()
         first = event.ip not in self._conflicted
         self._conflicted.add(event.ip)

@@ -46,6 +46,11 @@ PROBE_CONFLICTS = Counter(
     "Duplicate-address probes (or failover fences) answered by another host",
     registry=REGISTRY,
 )
+FENCE_BLOCKED = Counter(
+    "ironlb_speaker_l2_fence_blocked_total",
+    "Takeovers refused because the previous owner still answered on the LAN (split brain avoided)",
+    registry=REGISTRY,
+)
 MEMBERS = Gauge(
     "ironlb_speaker_members",
     "Speakers this one sees as healthy (itself included)",

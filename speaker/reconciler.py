@@ -65,10 +65,15 @@ class L2Reconciler:
         self._all_interfaces = all_interfaces
         self._last_owner: dict[str, str | None] = {}
         self._owned: dict[str, L2Announcement] = {}
+        self._reasons: dict[str, Reason] = {}
         self.draining = False
 
     def owned(self) -> dict[str, L2Announcement]:
         return dict(self._owned)
+
+    def fenced(self, ip: str) -> bool:
+        """Was `ip` taken over from another speaker (so a conflict means "it still answers")?"""
+        return self._reasons.get(ip) in (Reason.OWNER_FAILED, Reason.REBALANCE)
 
     def apply(
         self, desired: DesiredL2, now: float, down: Mapping[str, DownReason]
@@ -87,6 +92,7 @@ class L2Reconciler:
             else:
                 reason = Reason.NOT_ELIGIBLE
             self._responder.release(ip)
+            self._reasons.pop(ip, None)
             old = self._owned.pop(ip)
             changes.append(
                 OwnershipChange(ip, False, reason, ann.owner if ann else None, old.services)
@@ -101,6 +107,7 @@ class L2Reconciler:
             reason = self._acquire_reason(previous, down)
             self._responder.claim(ip, ifaces, now, probe=_PROBE[reason])
             self._owned[ip] = ann
+            self._reasons[ip] = reason
             changes.append(OwnershipChange(ip, True, reason, previous, ann.services))
         self._last_owner = {ip: a.owner for ip, a in desired.announcements.items()}
         return changes

@@ -139,3 +139,31 @@ def test_exclude_label_hands_the_address_over(l2lab_factory) -> None:
     wait_until(moved, 10, interval=0.1)
     assert lab.arping(VIP4) == [lab.mac_of(successor)]
     assert "reason=not-eligible" in lab.speaker_log(first)
+
+
+def test_fence_keeps_a_cut_off_owner_from_being_doubled(l2lab_factory) -> None:
+    """The owner loses the heartbeats but not the wire: nobody else may start answering."""
+    lab: L2Lab = l2lab_factory()
+    lab.service("web", [VIP4])
+    owner = lab.wait_owner(VIP4)
+    successor = owner_of(VIP4, [n for n in NODES3 if n != owner])
+    rules = (
+        "table inet ilbl2fence {\n"
+        " chain i { type filter hook input priority 0; udp dport 7946 drop; }\n"
+        " chain o { type filter hook output priority 0; udp dport 7946 drop; }\n"
+        "}\n"
+    )
+    lab.topo.exec(owner, ["nft", "-f", "-"], input=rules)
+
+    def fenced() -> str | None:
+        text = lab.speaker_log(successor)
+        return None if "l2.fenced" in text else "successor has not tried to take over yet"
+
+    wait_until(fenced, 10)
+    assert f"member.down node={owner} reason=timeout" in lab.speaker_log(successor)
+    assert lab.arping(VIP4) == [lab.mac_of(owner)]  # still exactly one answer: the owner's
+    assert lab.request(VIP4) == owner
+    assert lab.events("AddressConflict") == []  # the fence working is not a duplicate address
+    # Heartbeats come back: everyone agrees again and the successor stands down for good.
+    lab.topo.exec(owner, ["nft", "delete", "table", "inet", "ilbl2fence"])
+    wait_until(lambda: None if lab.arping(VIP4) == [lab.mac_of(owner)] else "split", 5)

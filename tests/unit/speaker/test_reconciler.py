@@ -82,3 +82,15 @@ def test_interfaces_are_intersected_with_what_exists() -> None:
     rec.apply(desired(("n2",), frozenset({"eth1", "eth9"})), 0.0, {"n1": DownReason.LEAVE})
     r.handle_timer(0.0)
     assert rec.announced_services() == {("default", "web"): {"eth1"}}
+
+
+def test_fenced_tells_takeovers_from_first_claims() -> None:
+    rec, _ = setup()
+    rec.apply(desired(("n2",)), 0.0, {})
+    assert not rec.fenced(IP)  # elected: a conflict here is a real duplicate
+    rec2, _ = setup()
+    rec2.apply(desired(("n1", "n2")), 0.0, {})
+    rec2.apply(desired(("n2",)), 1.0, {"n1": DownReason.TIMEOUT})
+    assert rec2.fenced(IP)
+    rec2.apply(desired(()), 2.0, {})
+    assert not rec2.fenced(IP)
