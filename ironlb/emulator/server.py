@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -18,16 +17,34 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from ironlb.emulator import errors, events, openapi, patch, protobuf, scale, tables
+from ironlb.emulator import (
+    discovery,
+    errors,
+    events,
+    openapi,
+    patch,
+    protobuf,
+    scale,
+    tables,
+    watch,
+)
 from ironlb.emulator.builtin import ResourceType
-from ironlb.emulator.crd import CrdHook, version_priority
+from ironlb.emulator.crd import CrdHook
 from ironlb.emulator.errors import ApiError
 from ironlb.emulator.selectors import field_matcher, label_matcher
 from ironlb.emulator.store import Obj, Store, WatchEvent, obj_key
+from ironlb.emulator.wire import (
+    JSON,
+    dumps,
+    error_response,
+    int_param,
+    int_value,
+    respond,
+    wants_table,
+)
 from ironlb.log import get_logger
 
 log = get_logger("emulator")
-JSON = "application/json"
 PATCH_TYPES = (
     "application/json-patch+json",
     "application/merge-patch+json",
@@ -65,18 +82,6 @@ class Target:
     name: str
     subresource: str
     watch_path: bool
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
-
-
-def respond(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(text=dumps(obj), status=status, content_type=JSON, headers=headers or None)
-
-
-def error_response(exc: ApiError) -> web.Response:
-    return respond(exc.status(), exc.code)
 
 
 class ApiServer:
@@ -142,17 +147,19 @@ class ApiServer:
             return respond({"paths": ["/api", "/api/v1", "/apis", "/healthz", "/version"]})
         if parts[0] == "api":
             if len(parts) == 1:
-                return respond(self._api_versions())
+                return respond(discovery.api_versions(self.address))
             if len(parts) == 2:
-                return respond(self._resource_list("", parts[1]))
+                return respond(discovery.resource_list(self.store.types.values(), "", parts[1]))
             return await self._resource(request, "", parts[1], parts[2:])
         if parts[0] == "apis":
             if len(parts) == 1:
-                return respond(self._group_list())
+                return respond(discovery.group_list(self.store.types.values()))
             if len(parts) == 2:
-                return respond(self._group(parts[1]))
+                return respond(discovery.group(self.store.types.values(), parts[1]))
             if len(parts) == 3:
-                return respond(self._resource_list(parts[1], parts[2]))
+                return respond(
+                    discovery.resource_list(self.store.types.values(), parts[1], parts[2])
+                )
             return await self._resource(request, parts[1], parts[2], parts[3:])
         raise errors.path_not_found(path)
 
@@ -170,84 +177,6 @@ class ApiServer:
         if doc is None:
             raise errors.path_not_found("/".join(rest))
         return respond(doc)
-
-    # ---- discovery ---------------------------------------------------------------
-    def _groups(self) -> dict[str, list[str]]:
-        groups: dict[str, set[str]] = {}
-        for rt in self.store.types.values():
-            groups.setdefault(rt.group, set()).update(rt.versions)
-        return {g: sorted(v, key=version_priority) for g, v in groups.items()}
-
-    def _api_versions(self) -> Obj:
-        return {
-            "kind": "APIVersions",
-            "versions": ["v1"],
-            "serverAddressByClientCIDRs": [
-                {"clientCIDR": "0.0.0.0/0", "serverAddress": self.address}
-            ],
-        }
-
-    def _group_doc(self, group: str, versions: list[str]) -> Obj:
-        listed = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
-        return {"name": group, "versions": listed, "preferredVersion": listed[0]}
-
-    def _group_list(self) -> Obj:
-        groups = [self._group_doc(g, v) for g, v in sorted(self._groups().items()) if g]
-        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
-
-    def _group(self, group: str) -> Obj:
-        versions = self._groups().get(group)
-        if not group or not versions:
-            raise errors.path_not_found(group)
-        return {"kind": "APIGroup", "apiVersion": "v1", **self._group_doc(group, versions)}
-
-    def _resource_list(self, group: str, version: str) -> Obj:
-        resources = []
-        for rt in sorted(self.store.types.values(), key=lambda t: t.plural):
-            if rt.group != group or version not in rt.versions:
-                continue
-            resources.append(
-                {
-                    "name": rt.plural,
-                    "singularName": rt.singular,
-                    "namespaced": rt.namespaced,
-                    "kind": rt.kind,
-                    "verbs": list(rt.verbs),
-                    **({"shortNames": rt.short_names} if rt.short_names else {}),
-                    **({"categories": rt.categories} if rt.categories else {}),
-                }
-            )
-            if rt.key in scale.SCALABLE:
-                resources.append(
-                    {
-                        "name": f"{rt.plural}/scale",
-                        "singularName": "",
-                        "namespaced": rt.namespaced,
-                        "group": "autoscaling",
-                        "version": "v1",
-                        "kind": "Scale",
-                        "verbs": ["get", "patch", "update"],
-                    }
-                )
-            if rt.status_subresource:
-                resources.append(
-                    {
-                        "name": f"{rt.plural}/status",
-                        "singularName": "",
-                        "namespaced": rt.namespaced,
-                        "kind": rt.kind,
-                        "verbs": ["get", "patch", "update"],
-                    }
-                )
-        if not resources:
-            raise errors.path_not_found(f"{group}/{version}")
-        gv = f"{group}/{version}" if group else version
-        return {
-            "kind": "APIResourceList",
-            "apiVersion": "v1",
-            "groupVersion": gv,
-            "resources": resources,
-        }
 
     # ---- resources -----------------------------------------------------------------
     def _target(self, group: str, version: str, rest: list[str]) -> Target:
@@ -303,7 +232,7 @@ class ApiServer:
             return await self._scale(request, t)
         if method == "GET":
             obj = self._out(t, self.store.get(t.srt, t.namespace, t.name))
-            if _wants_table(request):
+            if wants_table(request):
                 meta = {"resourceVersion": obj["metadata"]["resourceVersion"]}
                 include = q.get("includeObject", "Metadata")
                 return respond(
@@ -352,7 +281,7 @@ class ApiServer:
         return events.to_core(body) if t.rt.shares else body
 
     # ---- reads -------------------------------------------------------------------------
-    def _matcher(self, request: web.Request, t: Target) -> Callable[[Obj], bool]:
+    def matcher(self, request: web.Request, t: Target) -> Callable[[Obj], bool]:
         labels = label_matcher(request.query.get("labelSelector"))
         fields = field_matcher(
             request.query.get("fieldSelector"), t.rt.field_selectors, t.rt.kind, t.version
@@ -361,8 +290,8 @@ class ApiServer:
 
     def _list(self, request: web.Request, t: Target) -> web.Response:
         q = request.query
-        match = self._matcher(request, t)
-        limit = _int_param(q, "limit", 0)
+        match = self.matcher(request, t)
+        limit = int_param(q, "limit", 0)
         start = ""
         at_rv: int | None = None
         list_rv = self.store.rv
@@ -373,12 +302,12 @@ class ApiServer:
                 raise errors.gone(_CONTINUE_GONE, {"continue": token})
             list_rv = at_rv
         elif q.get("resourceVersion") and q.get("resourceVersionMatch") == "Exact":
-            at_rv = _int_value(q["resourceVersion"], "resourceVersion")
+            at_rv = int_value(q["resourceVersion"], "resourceVersion")
             if not self.store.check_not_expired(at_rv) or at_rv > self.store.rv:
                 raise errors.gone("The resourceVersion for the provided list is too old.")
             list_rv = at_rv
         elif limit and q.get("resourceVersion") not in (None, "", "0"):
-            at_rv = _int_value(q["resourceVersion"], "resourceVersion")
+            at_rv = int_value(q["resourceVersion"], "resourceVersion")
             if not self.store.check_not_expired(at_rv):
                 raise errors.gone("The resourceVersion for the provided list is too old.")
             list_rv = max(at_rv, 0)
@@ -393,7 +322,7 @@ class ApiServer:
             list_meta["remainingItemCount"] = len(items) - limit
             items = items[:limit]
         items = [self._out(t, o) for o in items]
-        if _wants_table(request):
+        if wants_table(request):
             include = q.get("includeObject", "Metadata")
             return respond(
                 tables.render_table(t.rt, t.version, items, list_meta, self.clock(), include)
@@ -565,7 +494,7 @@ class ApiServer:
         )
 
     async def _delete_collection(self, request: web.Request, t: Target) -> web.Response:
-        match = self._matcher(request, t)
+        match = self.matcher(request, t)
         dry_run = "All" in request.query.getall("dryRun", [])
         deleted = []
         for obj in self.store.list(t.srt, t.namespace, match):
@@ -585,152 +514,20 @@ class ApiServer:
 
     # ---- watch -------------------------------------------------------------------------
     async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
-        q = request.query
-        match = self._matcher(request, t)
-        if t.name:
-            base = match
-            match = lambda o: base(o) and o["metadata"]["name"] == t.name  # noqa: E731
-        timeout = _int_param(q, "timeoutSeconds", 0) or 1800
-        bookmarks = q.get("allowWatchBookmarks") in ("1", "true", "True")
-        initial_events = q.get("sendInitialEvents") in ("1", "true", "True")
-        rv_param = q.get("resourceVersion", "")
-        table = _wants_table(request)
-        queue: asyncio.Queue[WatchEvent | None] = asyncio.Queue()
+        return await watch.serve(self, request, t)
 
-        def translate(ev: WatchEvent) -> tuple[str, Obj] | None:
-            if ev.key != t.srt.key:
-                return None
-            if t.namespace and ev.obj["metadata"].get("namespace") != t.namespace:
-                return None
-            now_in = ev.type != "DELETED" and match(ev.obj)
-            before = ev.prev is not None and ev.type != "ADDED" and match(ev.prev)
-            if ev.type == "DELETED":
-                return ("DELETED", ev.obj) if before else None
-            if now_in and (before or ev.type == "ADDED"):
-                return (ev.type, ev.obj)
-            if now_in:
-                return ("ADDED", ev.obj)
-            if before:
-                return ("DELETED", ev.obj)
-            return None
-
-        # Everything up to subscribing runs without awaiting, so no event slips between.
-        replay: list[tuple[str, Obj]] = []
-        expired: ApiError | None = None
-        if rv_param in ("", "0") or initial_events:
-            replay = [("ADDED", o) for o in self.store.list(t.srt, t.namespace, match)]
-        else:
-            since = _int_value(rv_param, "resourceVersion")
-            if not self.store.check_not_expired(since):
-                expired = errors.gone(
-                    f"too old resource version: {since} ({self.store.compacted + 1})"
-                )
-            else:
-                replay = [
-                    x for ev in self.store.events_since(since, t.srt.key) if (x := translate(ev))
-                ]
-        start_rv = self.store.rv
-
-        def listener(ev: WatchEvent) -> None:
-            queue.put_nowait(ev)
-
-        resp = web.StreamResponse(status=200, headers={"Content-Type": JSON})
-        resp.enable_chunked_encoding()
-        if expired is None:
-            self.store.listeners.append(listener)
-            self._watches.add(queue)
-        try:
-            await resp.prepare(request)
-            if expired is not None:
-                await _send(resp, "ERROR", expired.status())
-                return resp
-            for type_, obj in replay:
-                await _send(resp, type_, self._watch_obj(t, obj, table))
-            if initial_events and bookmarks:
-                await _send(resp, "BOOKMARK", self._bookmark(t, start_rv, initial_end=True))
-            await self._stream(resp, t, queue, translate, timeout, bookmarks, table, request)
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
-        finally:
-            with contextlib.suppress(ValueError):
-                self.store.listeners.remove(listener)
-            self._watches.discard(queue)
-        return resp
-
-    async def _stream(
-        self,
-        resp: web.StreamResponse,
-        t: Target,
-        queue: asyncio.Queue[WatchEvent | None],
-        translate: Callable[[WatchEvent], tuple[str, Obj] | None],
-        timeout: float,
-        bookmarks: bool,
-        table: bool,
-        request: web.Request,
-    ) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        next_bookmark = loop.time() + self.bookmark_interval
-        while not self.stopping:
-            now = loop.time()
-            if now >= deadline:
-                return
-            # a quiet watch still notices a vanished client within a second
-            wait = min(deadline - now, 1.0)
-            if bookmarks:
-                wait = min(wait, max(0.0, next_bookmark - now))
-            try:
-                ev = await asyncio.wait_for(queue.get(), wait)
-            except TimeoutError:
-                transport = request.transport
-                if transport is None or transport.is_closing():
-                    return
-                if bookmarks and loop.time() >= next_bookmark:
-                    await _send(resp, "BOOKMARK", self._bookmark(t, self.store.rv))
-                    next_bookmark = loop.time() + self.bookmark_interval
-                continue
-            if ev is None:
-                return
-            out = translate(ev)
-            if out is not None:
-                await _send(resp, out[0], self._watch_obj(t, dict(out[1]), table))
-
-    def _watch_obj(self, t: Target, obj: Obj, table: bool) -> Obj:
+    def watch_obj(self, t: Target, obj: Obj, table: bool) -> Obj:
         obj = self._out(t, dict(obj))
         if table:
             meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
             return tables.render_table(t.rt, t.version, [obj], meta, self.clock())
         return obj
 
-    def _bookmark(self, t: Target, rv: int, initial_end: bool = False) -> Obj:
-        md: Obj = {"resourceVersion": str(rv)}
-        if initial_end:
-            md["annotations"] = {"k8s.io/initial-events-end": "true"}
-        return {"kind": t.rt.kind, "apiVersion": t.rt.api_version(t.version), "metadata": md}
-
-
-async def _send(resp: web.StreamResponse, type_: str, obj: Obj) -> None:
-    await resp.write((dumps({"type": type_, "object": obj}) + "\n").encode())
-
-
-def _wants_table(request: web.Request) -> bool:
-    accept = request.headers.get("Accept", "")
-    first = accept.split(",")[0]
-    return "as=Table" in first
-
-
-def _int_param(q: Any, name: str, default: int) -> int:
-    value = q.get(name)
-    if value in (None, ""):
-        return default
-    return _int_value(value, name)
-
-
-def _int_value(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise errors.bad_request(f"{name}: Invalid value: {value!r}: must be an integer") from exc
+    def register_watch(self, queue: asyncio.Queue[WatchEvent | None], on: bool) -> None:
+        if on:
+            self._watches.add(queue)
+        else:
+            self._watches.discard(queue)
 
 
 def _sort_key(obj: Obj) -> str:

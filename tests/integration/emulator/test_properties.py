@@ -112,3 +112,29 @@ def test_selector_forms_agree(labels, key, value) -> None:
     assert label_matcher(f"{key} notin ({value})")(obj) == (not eq)
     assert label_matcher(key)(obj) == (key in labels)
     assert label_matcher(f"!{key}")(obj) == (key not in labels)
+
+
+def test_watch_selection_transitions() -> None:
+    from ironlb.emulator.store import WatchEvent
+    from ironlb.emulator.watch import select
+
+    def obj(app: str) -> dict:
+        return {"metadata": {"name": "o", "namespace": "ns", "labels": {"app": app}}}
+
+    match = label_matcher("app=x")
+    key = ("", "configmaps")
+    cases = [
+        (WatchEvent(1, key, "ADDED", obj("x")), "ADDED"),
+        (WatchEvent(2, key, "ADDED", obj("y")), None),
+        (WatchEvent(3, key, "MODIFIED", obj("x"), obj("x")), "MODIFIED"),
+        (WatchEvent(4, key, "MODIFIED", obj("y"), obj("x")), "DELETED"),
+        (WatchEvent(5, key, "MODIFIED", obj("x"), obj("y")), "ADDED"),
+        (WatchEvent(6, key, "MODIFIED", obj("y"), obj("y")), None),
+        (WatchEvent(7, key, "DELETED", obj("x"), obj("x")), "DELETED"),
+        (WatchEvent(8, key, "DELETED", obj("y"), obj("y")), None),
+        (WatchEvent(9, ("", "secrets"), "ADDED", obj("x")), None),
+    ]
+    for ev, expected in cases:
+        got = select(ev, key, "ns", match)
+        assert (got[0] if got else None) == expected, ev
+    assert select(WatchEvent(1, key, "ADDED", obj("x")), key, "other", match) is None
