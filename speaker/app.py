@@ -155,18 +155,27 @@ class Speaker:
         await self._wait_synced()
         settings = Settings(interval=self.opts.interval, suspect_timeout=self.opts.suspect_timeout)
         incarnation = time.time_ns() // 10**6  # grows across restarts: old datagrams are replays
-        core = Membership(self.opts.node_name, key.reveal().encode(), incarnation, settings)
+        raw_key = key.reveal().encode("latin-1")  # the Secret's bytes, exactly
+        core = Membership(self.opts.node_name, raw_key, incarnation, settings)
         self.membership = MembershipTransport(
             core, self._on_member_event, (self.opts.bind_address, self.opts.member_port)
         )
-        await self.membership.start()
+        try:
+            await self.membership.start()
+        except OSError as err:
+            where = f"{self.opts.bind_address}:{self.opts.member_port}"
+            raise StartupError(f"--bind-address/--member-port {where}: {err.strerror}") from None
         self._update_peers()
         self.raw = RawSockets(self._on_frame)
         self._refresh_interfaces()
         self.reconciler = L2Reconciler(self.opts.node_name, self.responder, self.raw.interfaces)
         self._responder_timer = TimerDriver(self.responder, lambda _now: self._flush_l2(), loop)
         self._setup_bgp()
-        start_http_server(self.opts.metrics_port, self.opts.metrics_address, metrics.REGISTRY)
+        try:
+            start_http_server(self.opts.metrics_port, self.opts.metrics_address, metrics.REGISTRY)
+        except OSError as err:
+            where = f"{self.opts.metrics_address}:{self.opts.metrics_port}"
+            raise StartupError(f"--metrics-port {where}: {err.strerror}") from None
         self._realtime()
         install_signal_handlers(loop, self._terminate)
         # Hear the peers before claiming anything, or every speaker would start as sole owner.
