@@ -312,7 +312,11 @@ class Speaker:
             metrics.MEMBER_EVENTS.labels("up", "heard").inc()
             log.info("member.up", node=event.node)
         if self._ready and not self._stopping:
-            self.reconcile()  # at once: this is the failover hot path
+            try:
+                self.reconcile()  # at once: this is the failover hot path
+            except Exception:
+                log.exception("reconcile.failed", trigger="membership")
+                self._dirty.set()
 
     # ------------------------------------------------------------------ reconcile
 
