@@ -5,8 +5,8 @@ Start-up order is what makes a restart safe:
    valid config), Services, Namespaces and kube-system DaemonSets into one cache;
 2. nothing is decided until every required informer has synced;
 3. on becoming leader (at once without `--leader-elect`), the allocator is rebuilt
-   from a fresh list of Services, restoring every address their status shows
-   (oldest Service first), before any new address is handed out;
+   from the Services' statuses (the informers' list if the term starts right after
+   it, else a fresh LIST), oldest Service first, before any new address is handed out;
 4. only then do the workers start. Losing leadership stops them and forgets the
    state; the next term rebuilds it from the API again.
 """
