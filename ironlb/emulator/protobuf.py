@@ -1,7 +1,8 @@
 """Decode the Kubernetes protobuf request bodies kubectl's typed clients send.
 
 kubectl (client-go) POSTs `application/vnd.kubernetes.protobuf` for `create deployment`,
-`expose`, `create configmap|secret|namespace|serviceaccount`. The envelope is the magic
+`expose`, `run`, `create configmap|secret|namespace|serviceaccount|role|rolebinding|
+clusterrole|clusterrolebinding`. The envelope is the magic
 `k8s\\0` + runtime.Unknown{typeMeta, raw}; `raw` is the object in k8s.io/api's
 generated.proto layout. Only the messages those commands send are described here (field
 numbers from k8s.io/api and apimachinery generated.proto); unknown fields are skipped.
@@ -163,6 +164,33 @@ MESSAGES: dict[str, S] = {
         4: ("automountServiceAccountToken", "bool"),
     },
     "ObjectReference": {1: ("kind", "string"), 2: ("namespace", "string"), 3: ("name", "string")},
+    "Pod": {1: ("metadata", "ObjectMeta"), 2: ("spec", "PodSpec")},
+    "PolicyRule": {
+        1: ("verbs", "[]string"),
+        2: ("apiGroups", "[]string"),
+        3: ("resources", "[]string"),
+        4: ("resourceNames", "[]string"),
+        5: ("nonResourceURLs", "[]string"),
+    },
+    "Role": {1: ("metadata", "ObjectMeta"), 2: ("rules", "[]PolicyRule")},
+    "ClusterRole": {1: ("metadata", "ObjectMeta"), 2: ("rules", "[]PolicyRule")},
+    "Subject": {
+        1: ("kind", "string"),
+        2: ("apiGroup", "string"),
+        3: ("name", "string"),
+        4: ("namespace", "string"),
+    },
+    "RoleRef": {1: ("apiGroup", "string"), 2: ("kind", "string"), 3: ("name", "string")},
+    "RoleBinding": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("subjects", "[]Subject"),
+        3: ("roleRef", "RoleRef"),
+    },
+    "ClusterRoleBinding": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("subjects", "[]Subject"),
+        3: ("roleRef", "RoleRef"),
+    },
     "DeleteOptions": {
         1: ("gracePeriodSeconds", "int"),
         2: ("preconditions", "Preconditions"),

@@ -230,3 +230,33 @@ def test_tables_for_lab_kinds(apiserver, kubectl) -> None:
     kubectl("apply", "-f", str(CRD_DIR / "metallb.io_ipaddresspools.yaml"))
     crds = _table(kubectl("get", "crds").stdout)
     assert crds[0] == ["NAME", "CREATED", "AT"]
+
+
+def test_typed_create_commands_protobuf(kubectl) -> None:
+    """kubectl's typed commands send protobuf; each kind must decode to the right object."""
+    kubectl("run", "client", "--image=busybox:1.36", "--labels=app=client", "--port=8080")
+    pod = json.loads(kubectl("get", "pod", "client", "-o", "json").stdout)
+    assert pod["metadata"]["labels"] == {"app": "client"}
+    container = pod["spec"]["containers"][0]
+    assert (container["name"], container["image"]) == ("client", "busybox:1.36")
+    assert container["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    kubectl("create", "clusterrole", "reader", "--verb=get,list", "--resource=services")
+    role = json.loads(kubectl("get", "clusterrole", "reader", "-o", "json").stdout)
+    assert role["rules"] == [
+        {"verbs": ["get", "list"], "apiGroups": [""], "resources": ["services"]}
+    ]
+    kubectl("create", "rolebinding", "rb", "--clusterrole=reader", "--user=alice")
+    rb = json.loads(kubectl("get", "rolebinding", "rb", "-o", "json").stdout)
+    assert rb["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "reader",
+    }
+    assert rb["subjects"] == [
+        {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "alice"}
+    ]
+    kubectl("create", "secret", "generic", "pw", "--from-literal=password=s3cret")
+    secret = json.loads(kubectl("get", "secret", "pw", "-o", "json").stdout)
+    assert secret["data"] == {"password": "czNjcmV0"}
+    kubectl("create", "serviceaccount", "speaker")
+    kubectl("get", "serviceaccount", "speaker")
