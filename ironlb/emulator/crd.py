@@ -67,6 +67,7 @@ class CrdHook:
         self._register = register
         self._drop = drop
         self.field_validation = "Warn"  # set by the server per request
+        self.version: str | None = None  # the API version the request came in at
         self.warnings: list[str] = []
 
     def admit(self, op: str, rt: ResourceType, obj: Obj, old: Obj | None) -> None:
@@ -85,7 +86,7 @@ class CrdHook:
             self._register(type_from_crd(obj))
 
     def _admit_custom(self, rt: ResourceType, obj: Obj) -> None:
-        version = obj.get("apiVersion", "").rpartition("/")[2] or rt.storage_version
+        version = self.version if self.version in rt.schemas else rt.storage_version
         schema = rt.schemas.get(version) or rt.schemas.get(rt.storage_version) or {}
         if not schema:
             return

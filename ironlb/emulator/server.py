@@ -254,7 +254,7 @@ class ApiServer:
         if request.method not in ("PUT", "PATCH"):
             raise errors.method_not_allowed()
         body = await self._body(request)
-        dry_run, _ = self._prepare(request)
+        dry_run, _ = self._prepare(request, t)
         if request.method == "PATCH":
             ctype = request.headers.get("Content-Type", "").split(";")[0].strip()
             body = self._apply_patch(ctype, scale.to_scale(current), body, t.rt)
@@ -348,8 +348,8 @@ class ApiServer:
             return yaml.safe_load(raw)
         return json.loads(raw)
 
-    def _prepare(self, request: web.Request) -> tuple[bool, dict[str, str]]:
-        """dryRun flag; arms the CRD hook's per-request field validation."""
+    def _prepare(self, request: web.Request, t: Target) -> tuple[bool, dict[str, str]]:
+        """dryRun flag; arms the CRD hook for this request (call after the last await)."""
         q = request.query
         dry_run = "All" in q.getall("dryRun", [])
         validation = q.get("fieldValidation", "Warn")
@@ -358,6 +358,7 @@ class ApiServer:
                 f"fieldValidation {validation} is invalid, valid values are: Ignore, Warn, Strict"
             )
         self.crd_hook.field_validation = validation
+        self.crd_hook.version = t.version
         self.crd_hook.warnings = []
         return dry_run, {}
 
@@ -370,7 +371,7 @@ class ApiServer:
         body = await self._body(request)
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
-        dry_run, _ = self._prepare(request)
+        dry_run, _ = self._prepare(request, t)
         obj = self.store.create(t.srt, t.namespace, self._stored(t, body), self.clock(), dry_run)
         return respond(self._out(t, obj), 201, self._warnings())
 
@@ -399,7 +400,7 @@ class ApiServer:
         body = await self._body(request)
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
-        dry_run, _ = self._prepare(request)
+        dry_run, _ = self._prepare(request, t)
         body = self._stored(t, body)
         obj = self.store.update(
             t.srt, t.namespace, t.name, body, self.clock(), t.subresource or None, dry_run
@@ -414,7 +415,7 @@ class ApiServer:
             accepted = [p for p in PATCH_TYPES if t.rt.strategic_merge or "strategic" not in p]
             raise errors.unsupported_media_type(ctype, accepted)
         body = await self._body(request)
-        dry_run, _ = self._prepare(request)
+        dry_run, _ = self._prepare(request, t)
         now = self.clock()
         current = self.store.peek(t.srt.key, t.namespace, t.name)
         if ctype == "application/apply-patch+yaml":

@@ -102,9 +102,22 @@ def test_crd_is_established_and_served(apiserver, widgets) -> None:
     listed = widgets.list_namespaced_custom_object(GROUP, "v1", "default", "widgets")
     assert [i["metadata"]["name"] for i in listed["items"]] == ["w1"]
     assert listed["kind"] == "WidgetList"
-    # the other served version sees the same object
+    # the other served version sees the same object, and validates with its own schema
     other = widgets.get_namespaced_custom_object(GROUP, "v1beta1", "default", "widgets", "w1")
     assert other["apiVersion"] == f"{GROUP}/v1beta1"
+    loose = widgets.create_namespaced_custom_object(
+        GROUP,
+        "v1beta1",
+        "default",
+        "widgets",
+        {
+            "apiVersion": f"{GROUP}/v1beta1",
+            "kind": "Widget",
+            "metadata": {"name": "loose"},
+            "spec": {"anything": "goes"},
+        },
+    )
+    assert loose["spec"] == {"anything": "goes"}
 
 
 def test_schema_violation_is_422_with_causes(widgets) -> None:
