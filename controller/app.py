@@ -71,9 +71,10 @@ class ControllerOptions:
     leader_elect: bool = False
     identity: str = ""
     lease_name: str = "ironlb-controller"
-    lease_duration: float = 15.0
-    renew_deadline: float = 10.0
-    retry_period: float = 2.0
+    # A standby takes over within about lease_duration + retry_period of the leader's death.
+    lease_duration: float = 6.0
+    renew_deadline: float = 4.0
+    retry_period: float = 1.0
     workers: int = 4
     watch_timeout: int = 300
 

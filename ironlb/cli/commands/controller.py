@@ -47,9 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="leader-election identity (default: $POD_NAME or the hostname)",
     )
     p.add_argument("--lease-name", default="ironlb-controller", help="Lease object name")
-    p.add_argument("--lease-duration", type=float, default=15.0, help="seconds (default 15)")
-    p.add_argument("--renew-deadline", type=float, default=10.0, help="seconds (default 10)")
-    p.add_argument("--retry-period", type=float, default=2.0, help="seconds (default 2)")
+    p.add_argument(
+        "--lease-duration",
+        type=float,
+        default=6.0,
+        help="seconds a dead leader's Lease is honoured (default 6: takeover in ~7 s)",
+    )
+    p.add_argument("--renew-deadline", type=float, default=4.0, help="seconds (default 4)")
+    p.add_argument("--retry-period", type=float, default=1.0, help="seconds (default 1)")
     p.add_argument("--workers", type=int, default=4, help="concurrent Service reconciles")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=run)
