@@ -14,7 +14,7 @@ from kubernetes import client, watch
 
 from ironlb.emulator import EmulatorThread
 from tests.integration.emulator.http import raw
-from tests.plugins.emulator import start_apiserver
+from tests.plugins.emulator import kubectl_for, start_apiserver
 
 
 def test_restart_with_state_keeps_objects_resource_version_and_watch_history(
@@ -112,6 +112,8 @@ def test_tls_and_bearer_token(tmp_path: Path) -> None:
             client.CoreV1Api(client.ApiClient(cfg)).read_namespace("default")
         assert info.value.status == 401
         assert json.loads(info.value.body)["reason"] == "Unauthorized"
+        kubectl = kubectl_for(server)  # verifies the generated CA and sends the token
+        assert "default" in kubectl("get", "namespaces", "-o", "name").stdout
     finally:
         server.close()
 
