@@ -115,6 +115,13 @@ class ApiServer:
     # ---- dispatch --------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
+            return await self._handle(request)
+        finally:
+            # per-request CRD settings must not leak into direct store use between requests
+            self.crd_hook.field_validation, self.crd_hook.version = "Warn", None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        try:
             return await self._dispatch(request)
         except ApiError as exc:
             return error_response(exc)
