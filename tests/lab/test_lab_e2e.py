@@ -254,6 +254,28 @@ def test_rollout_bgp_reaches_the_service_over_ecmp(lab: Layout) -> None:
     assert "Welcome to nginx!" in client_curl(ip).stdout
 
 
+def test_check_mode_with_diff_predicts_no_change(lab: Layout) -> None:
+    result = rollout.run_playbook(lab, "site.yml", "bgp", extra=["--check", "--diff"])
+    assert result.ok, "\n".join(result.tail)
+    assert result.changed == 0, "\n".join(result.tail)
+
+
+def test_reset_removes_ironlb_and_the_peering(lab: Layout) -> None:
+    result = rollout.run_playbook(lab, "reset.yml", "bgp")
+    assert result.ok, "\n".join(result.tail)
+    left = json.loads(
+        kubectl("get", "daemonsets,deployments", "-n", "metallb-system", "-o", "json")
+    )["items"]
+    assert [o["metadata"]["name"] for o in left] == []
+    running = subprocess.run(
+        [*vtysh_argv(LAYOUT), "-c", "show running-config"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "neighbor 198.51.100.11" not in running
+
+
 def test_lab_down_leaves_no_namespace_or_process(lab: Layout) -> None:
     inodes = {i for i in (netns_inode(n) for n in LAYOUT.all_netns()) if i}
     removed = cluster.down(lab)
