@@ -104,3 +104,36 @@ def validate_labels(rt: ResourceType, obj: Obj) -> None:
                 causes.append(errors.field_invalid("metadata.labels", value, why))
     if causes:
         raise errors.invalid(rt.kind, rt.group, md.get("name", ""), causes)
+
+
+_META_STRINGS = ("name", "generateName", "namespace", "resourceVersion", "uid")
+
+
+def check_shape(kind: str, obj: Any) -> None:
+    """Reject bodies whose well-known fields have the wrong JSON type, as decoding would."""
+    if not isinstance(obj, dict):
+        raise errors.bad_request(f"the body of the request must be a {kind} object")
+    md = obj.get("metadata", {})
+    if not isinstance(md, dict):
+        raise _decode_error(kind, "metadata", md, "v1.ObjectMeta")
+    for key in _META_STRINGS:
+        if key in md and not isinstance(md[key], str):
+            raise _decode_error(kind, f"metadata.{key}", md[key], "string")
+    for key in ("labels", "annotations"):
+        if md.get(key) is not None and not isinstance(md[key], dict):
+            raise _decode_error(kind, f"metadata.{key}", md[key], "map[string]string")
+    for key in ("finalizers", "ownerReferences", "managedFields"):
+        if md.get(key) is not None and not isinstance(md[key], list):
+            raise _decode_error(kind, f"metadata.{key}", md[key], "[]")
+    if any(not isinstance(f, str) for f in md.get("finalizers") or []):
+        raise _decode_error(kind, "metadata.finalizers", md["finalizers"], "[]string")
+    for key in ("spec", "status"):
+        if obj.get(key) is not None and not isinstance(obj[key], dict):
+            raise _decode_error(kind, key, obj[key], "object")
+
+
+def _decode_error(kind: str, field: str, value: Any, go_type: str) -> errors.ApiError:
+    got = type(value).__name__.replace("NoneType", "null").replace("dict", "object")
+    return errors.bad_request(
+        f"json: cannot unmarshal {got} into Go struct field {kind}.{field} of type {go_type}"
+    )

@@ -129,6 +129,20 @@ class ApiServer:
             return error_response(errors.bad_request(f"error decoding request body: {exc}"))
         except (ConnectionResetError, asyncio.CancelledError):
             raise
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:
+            # a field of the wrong JSON type: the real server fails to decode it (400)
+            log.warning(
+                "request.malformed",
+                method=request.method,
+                path=request.path,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            return error_response(
+                errors.bad_request(
+                    f"the request body does not decode into a valid object: {type(exc).__name__}:"
+                    f" {exc}"
+                )
+            )
         except Exception as exc:  # an emulator bug: answer like the apiserver, log the cause
             log.error(
                 "request.failed",

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from ironlb.emulator import errors
 from ironlb.emulator.builtin import DEFAULT_NAMESPACES, ResourceType, builtin_types
-from ironlb.emulator.meta_validation import validate_labels, validate_name
+from ironlb.emulator.meta_validation import check_shape, validate_labels, validate_name
 
 Obj = dict[str, Any]
 ObjKey = tuple[str, str]  # (namespace, name); namespace "" for cluster-scoped
@@ -140,6 +140,7 @@ class Store:
     def create(
         self, rt: ResourceType, namespace: str, obj: Obj, now: float, dry_run: bool = False
     ) -> Obj:
+        check_shape(rt.kind, obj)
         obj = copy.deepcopy(obj)
         md = meta(obj)
         self._check_namespace_on_create(rt, namespace, md)
@@ -217,6 +218,7 @@ class Store:
         current = self.peek(rt.key, namespace, name)
         if current is None:
             raise errors.not_found(rt.plural, rt.group, name)
+        check_shape(rt.kind, new)
         new = copy.deepcopy(new)
         md = meta(new)
         if md.get("name") and md["name"] != name:
