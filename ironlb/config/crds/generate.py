@@ -128,6 +128,25 @@ POOL_STATUS = obj(
         "assignedIPv6": i("Assigned IPv6 addresses.", format="int64"),
         "availableIPv4": i("Free IPv4 addresses.", format="int64"),
         "availableIPv6": i("Free IPv6 addresses.", format="int64"),
+        "conditions": {
+            **arr(
+                obj(
+                    {
+                        "type": s("Valid or Announced."),
+                        "status": s("True, False or Unknown.", enum=["True", "False", "Unknown"]),
+                        "reason": s("One CamelCase word."),
+                        "message": s("What a person should know."),
+                        "lastTransitionTime": s("When status last changed.", format="date-time"),
+                        "observedGeneration": i("The generation this was computed from."),
+                    },
+                    required=("type", "status"),
+                ),
+                "ironlb extension: Valid (config accepted) and Announced (an advertisement "
+                "selects the pool).",
+            ),
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+        },
     },
     "Observed usage of the pool.",
     ("assignedIPv4", "assignedIPv6", "availableIPv4", "availableIPv6"),

@@ -227,6 +227,11 @@ async def test_assigned_but_not_announced_warns(apiserver_with_crds: Any) -> Non
             lambda: _with_reason(c, "web", "NotAnnounced"), what="NotAnnounced event"
         )
         assert "lonely" in events[0]["message"] and events[0]["type"] == "Warning"
+        # The pool itself says so too: an Announced=False condition kept by the CRD schema.
+        cond = await wait_for(
+            lambda: _condition(c, "lonely", "Announced", "False"), what="Announced=False"
+        )
+        assert cond["reason"] == "NoAdvertisement" and "nothing announces" in cond["message"]
         # Warned once, not on every resync: a new Service change re-checks without repeating.
         await c.service("other")
         assert await wait_for(lambda: c.ips("other")) == ["203.0.113.1"]
@@ -237,6 +242,13 @@ async def test_assigned_but_not_announced_warns(apiserver_with_crds: Any) -> Non
         await c.service("later")
         assert await wait_for(lambda: c.ips("later")) == ["203.0.113.2"]
         assert await _with_reason(c, "later", "NotAnnounced") == []
+
+
+async def _condition(c: Any, pool: str, type_: str, status: str) -> dict[str, Any] | None:
+    obj = await c.akube.get(IPADDRESSPOOLS, pool, NS)
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    wanted = (type_, status)
+    return next((x for x in conditions if (x.get("type"), x.get("status")) == wanted), None)
 
 
 async def _pool_announced(app: Any) -> bool:

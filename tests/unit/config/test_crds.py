@@ -68,7 +68,13 @@ def test_pool_printer_columns_and_status() -> None:
         "ADDRESSES",
     ]
     status = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
-    assert set(status) == {"assignedIPv4", "assignedIPv6", "availableIPv4", "availableIPv6"}
+    assert set(status) == {
+        "assignedIPv4",
+        "assignedIPv6",
+        "availableIPv4",
+        "availableIPv6",
+        "conditions",
+    }
 
 
 def _structural(node: dict[str, Any], path: str) -> None:
