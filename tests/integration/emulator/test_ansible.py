@@ -115,3 +115,33 @@ def test_kubernetes_core_k8s_create_then_idempotent(apiserver_with_crds, tmp_pat
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "failed=0" in proc.stdout
+
+
+@pytest.mark.slow
+def test_ad_hoc_k8s_module_changed_then_ok(apiserver, tmp_path: Path) -> None:
+    binary = shutil.which("ansible", path=str(Path(sys.executable).parent))
+    if binary is None:
+        pytest.skip("ansible not installed in the venv")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env["ANSIBLE_LOCALHOST_WARNING"] = "false"
+    args = (
+        f"kubeconfig={apiserver.kubeconfig} state=present "
+        'definition=\'{"apiVersion": "v1", "kind": "ConfigMap", "metadata": '
+        '{"name": "adhoc", "namespace": "default"}, "data": {"k": "v"}}\''
+    )
+    cmd = [
+        binary,
+        "localhost",
+        "-c",
+        "local",
+        "-e",
+        f"ansible_python_interpreter={sys.executable}",
+        "-m",
+        "kubernetes.core.k8s",
+        "-a",
+        args,
+    ]
+    first = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert "localhost | CHANGED" in first.stdout, first.stdout + first.stderr
+    second = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert "localhost | SUCCESS" in second.stdout, second.stdout + second.stderr
