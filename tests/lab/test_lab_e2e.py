@@ -142,6 +142,37 @@ def test_seed_hands_on_with_kubectl_and_curl(lab: Layout) -> None:
     assert "Welcome to nginx!" in res.stdout
 
 
+def _web_pods() -> list[dict]:
+    return json.loads(kubectl("get", "pods", "-l", "app=web", "-o", "json"))["items"]
+
+
+def _ready(pod: dict) -> bool:
+    conds = pod.get("status", {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conds)
+
+
+def test_a_killed_pod_is_restarted_and_a_deleted_one_replaced(lab: Layout) -> None:
+    [pod] = _web_pods()
+    pid = int(pod["status"]["containerStatuses"][0]["containerID"].split("//")[1])
+    os.kill(pid, signal.SIGKILL)
+
+    def restarted() -> bool:
+        [now] = _web_pods()
+        return now["status"]["containerStatuses"][0]["restartCount"] >= 1 and _ready(now)
+
+    wait_for(restarted, 30, "the killed container to be restarted")
+    kubectl("delete", "pod", pod["metadata"]["name"], "--wait=false")
+
+    def replaced() -> bool:
+        pods = _web_pods()
+        return any(p["metadata"]["name"] != pod["metadata"]["name"] and _ready(p) for p in pods)
+
+    wait_for(replaced, 30, "the Deployment to replace the deleted Pod")
+    ip = external_ip("default", "web")
+    assert ip
+    wait_for(lambda: "Welcome to nginx!" in client_curl(ip).stdout, 30, "curl after replacement")
+
+
 def _owner_node(ip: str) -> str:
     """The node whose LAN MAC the ToR has for ``ip`` (the L2 owner)."""
     subprocess.run(
