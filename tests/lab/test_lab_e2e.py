@@ -105,6 +105,16 @@ def test_failed_up_leaves_nothing_behind() -> None:
     assert cluster.leftovers(other) == []
 
 
+def test_lab_status_shows_every_process_running(lab: Layout, capsys) -> None:  # type: ignore[no-untyped-def]
+    from ironlb.cli.main import main
+
+    assert main(["lab", "--prefix", "ilb-lt", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["up"] and all(status["processes"].values())
+    assert {"emulator", "sshd", "agent-node1", "frr-bgpd"} <= set(status["processes"])
+    assert set(LAYOUT.all_netns()) <= set(status["namespaces"])
+
+
 def test_lab_up_registers_three_ready_nodes(lab: Layout) -> None:
     nodes = json.loads(kubectl("get", "nodes", "-o", "json"))["items"]
     assert sorted(n["metadata"]["name"] for n in nodes) == ["node1", "node2", "node3"]
