@@ -22,11 +22,28 @@ CRD_DIR = Path(__file__).resolve().parents[2] / "ironlb" / "config" / "crds"
 
 
 class RunningApiserver:
-    def __init__(self, thread: EmulatorThread, kubeconfig: Path) -> None:
+    def __init__(
+        self, thread: EmulatorThread, kubeconfig: Path, kwargs: dict[str, Any] | None = None
+    ) -> None:
         self.thread = thread
         self.emulator = thread.emulator
         self.kubeconfig = str(kubeconfig)
         self._clients: list[Any] = []
+        self._kwargs = kwargs or {}
+
+    def restart(self, keep_state: bool = True) -> None:
+        """Stop and start again on the same port (same kubeconfig); objects, resourceVersion
+        and watch history survive unless keep_state is False (then it comes back empty)."""
+        kwargs = {**self._kwargs, "port": self.emulator.port}
+        state = Path(self.kubeconfig).with_name("restart-state.json")
+        if keep_state and not kwargs.get("state_file"):
+            self.thread.call(self.emulator.save_state, state)
+            kwargs["state_file"] = state
+        elif not keep_state:
+            kwargs.pop("state_file", None)
+        self.thread.stop()
+        self.thread = EmulatorThread(**kwargs).start()
+        self.emulator = self.thread.emulator
 
     @property
     def url(self) -> str:
@@ -52,9 +69,10 @@ class RunningApiserver:
 
 
 def start_apiserver(tmp_path: Path, crd_dirs: list[Path], **kwargs: Any) -> RunningApiserver:
-    thread = EmulatorThread(crd_dirs=crd_dirs, **kwargs).start()
+    kwargs = {"crd_dirs": crd_dirs, **kwargs}
+    thread = EmulatorThread(**kwargs).start()
     kubeconfig = thread.write_kubeconfig(tmp_path / "kubeconfig")
-    return RunningApiserver(thread, kubeconfig)
+    return RunningApiserver(thread, kubeconfig, kwargs)
 
 
 @pytest.fixture

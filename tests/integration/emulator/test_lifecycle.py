@@ -318,3 +318,22 @@ def test_core_and_events_k8s_io_events_share_storage(apiserver) -> None:
         ("ADDED", "events.k8s.io/v1", "c1"),
         ("MODIFIED", "events.k8s.io/v1", "c1"),
     ]
+
+
+def test_fixture_restart_keeps_state_on_the_same_url(apiserver) -> None:
+    v1 = client.CoreV1Api(apiserver.api_client())
+    made = v1.create_namespaced_config_map("default", {"metadata": {"name": "kept"}})
+    url = apiserver.url
+    apiserver.restart()
+    assert apiserver.url == url
+    v1 = client.CoreV1Api(apiserver.api_client())
+    got = v1.read_namespaced_config_map("kept", "default")
+    assert got.metadata.resource_version == made.metadata.resource_version
+    apiserver.restart(keep_state=False)
+    names = {
+        c.metadata.name
+        for c in client.CoreV1Api(apiserver.api_client())
+        .list_namespaced_config_map("default")
+        .items
+    }
+    assert "kept" not in names
