@@ -2,9 +2,10 @@
 
 1. Send LEAVE to every peer: they elect successors at once and, because the owner said
    goodbye, announce without a fence probe.
-2. Keep answering for `handover` (200 ms by default) while the successors' gratuitous ARP /
-   unsolicited NA move the clients; the node's kernel still accepts the traffic meanwhile,
-   so no request fails.
+2. Cancel this speaker's own pending announcements (a late gratuitous ARP from the leaving
+   owner would pull clients back from the successor), but keep answering requests for
+   `handover` (200 ms by default) while the successors' gratuitous ARP / unsolicited NA move
+   the clients; the node's kernel still accepts the traffic meanwhile, so no request fails.
 3. Stop answering, remove this node's ServiceL2Status objects, withdraw BGP routes, exit.
 
 A node labelled `node.kubernetes.io/exclude-from-external-load-balancers` is handed over by
@@ -29,6 +30,8 @@ async def drain(speaker: Speaker) -> None:
     owned = sorted(speaker.reconciler.owned()) if speaker._ready else []
     log.info("drain.start", addresses=len(owned), handover_s=speaker.opts.handover)
     speaker.membership.leave()
+    speaker.responder.silence()  # answer who asks, but announce nothing more
+    speaker._responder_timer.rearm()
     await asyncio.sleep(speaker.opts.handover)
     speaker.reconciler.draining = True
     speaker._ready = True

@@ -170,6 +170,12 @@ class Responder:
         self.answered["arp"] += 1
         return True
 
+    def silence(self) -> None:
+        """Stop every pending announcement (keep answering requests): a leaving owner's
+        late gratuitous ARP would pull clients back from the successor that just took over."""
+        for claim in self._claims.values():
+            claim.announce_at = []
+
     def has_events(self) -> bool:
         return bool(self._events)
 

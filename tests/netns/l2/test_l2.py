@@ -82,6 +82,10 @@ def test_sigterm_hands_over_without_a_failed_request(l2lab_factory) -> None:
     results = [json.loads(line) for line in out.splitlines() if line.strip()]
     assert len(results) == 150
     assert all(r["ok"] for r in results), [r for r in results if not r["ok"]][:5]
+    served = [r["node"] for r in results]
+    assert successor in served, served
+    # One clean move: once the successor serves, the leaving owner never pulls clients back.
+    assert set(served[served.index(successor) :]) == {successor}, served
     wait_until(lambda: None if lab.request(VIP4) == successor else "not handed over", 5)
     assert lab.neighbour_mac(VIP4) == lab.mac_of(successor)
     assert "reason=owner-left" in lab.speaker_log(successor)

@@ -220,3 +220,15 @@ def test_sender_claiming_our_address_takes_the_full_path() -> None:
     # A gratuitous ARP request from another host for the address we are probing.
     r.receive_frame("eth0", who_has("203.0.113.10", hwsrc=OTHER, psrc="203.0.113.10"), 0.001)
     assert r.state("203.0.113.10") is ClaimState.CONFLICT
+
+
+def test_silence_cancels_pending_announcements_but_keeps_answering() -> None:
+    r = responder()
+    r.claim("203.0.113.10", ["eth0"], 0.0, probe=None)
+    r.frames_to_send()
+    r.silence()
+    assert r.get_timer() is None
+    r.handle_timer(1.0)
+    assert r.frames_to_send() == []
+    r.receive_frame("eth0", who_has("203.0.113.10"), 1.0)
+    assert len(r.frames_to_send()) == 1
