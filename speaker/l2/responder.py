@@ -79,6 +79,7 @@ class Responder:
         self._own_macs: set[bytes] = set()
         self._claims: dict[IPAddress, _Claim] = {}
         self._v4: dict[bytes, _Claim] = {}  # packed IPv4 -> claim, for the ARP fast path
+        self._leaving = False
         self._out: list[tuple[str, bytes]] = []
         self._events: deque[Announced | Conflict] = deque()
         self.answered: Counter[str] = Counter()
@@ -173,6 +174,7 @@ class Responder:
     def silence(self) -> None:
         """Stop every pending announcement (keep answering requests): a leaving owner's
         late gratuitous ARP would pull clients back from the successor that just took over."""
+        self._leaving = True
         for claim in self._claims.values():
             claim.announce_at = []
 
@@ -186,8 +188,8 @@ class Responder:
         claimed = self._claims.get(pkt.sender_ip)
         if claimed is not None:  # someone else says it holds our address
             self._heard_claim(claimed, ifname, pkt.sender_mac, now)
-        if pkt.op != arp.OP_REQUEST:
-            return
+        if pkt.op != arp.OP_REQUEST or pkt.sender_ip == pkt.target_ip:
+            return  # replies and gratuitous announcements are heard, never answered
         claim = self._answerable(pkt.target_ip, ifname)
         if claim is None:
             return
@@ -229,6 +231,10 @@ class Responder:
         if claim.state is ClaimState.PROBING and claim.probe is not None:
             claim.probe.heard_claim(mac)
             self._conflict(claim, ifname, mac, now)
+        elif claim.state is ClaimState.ANNOUNCED and self._leaving:
+            # The successor announced it: stop answering, or two replies race at every asker.
+            self.release(str(claim.ip))
+            self.ignored["handed_over"] += 1
         elif claim.state is ClaimState.ANNOUNCED:
             self.ignored["claimed_by_other"] += 1  # RFC 5227 defence: keep announcing
 

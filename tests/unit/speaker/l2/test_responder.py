@@ -232,3 +232,17 @@ def test_silence_cancels_pending_announcements_but_keeps_answering() -> None:
     assert r.frames_to_send() == []
     r.receive_frame("eth0", who_has("203.0.113.10"), 1.0)
     assert len(r.frames_to_send()) == 1
+
+
+def test_leaving_owner_stops_answering_once_the_successor_announces() -> None:
+    r = responder()
+    r.claim("203.0.113.10", ["eth0"], 0.0, probe=None)
+    r.frames_to_send()
+    r.receive_frame("eth0", who_has("203.0.113.10", hwsrc=OTHER, psrc="203.0.113.10"), 0.5)
+    assert r.state("203.0.113.10") is ClaimState.ANNOUNCED  # not leaving: we keep it
+    assert r.frames_to_send() == []  # a gratuitous announcement is never answered
+    r.silence()
+    r.receive_frame("eth0", who_has("203.0.113.10", hwsrc=OTHER, psrc="203.0.113.10"), 0.6)
+    assert r.state("203.0.113.10") is None and r.ignored["handed_over"] == 1
+    r.receive_frame("eth0", who_has("203.0.113.10"), 0.7)
+    assert r.frames_to_send() == []
