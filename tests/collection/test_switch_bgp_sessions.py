@@ -100,5 +100,11 @@ def test_tor_peers_filters_and_spreads(rack: dict[str, Any], tmp_path: Path) -> 
     rib = frr.show_json("show bgp ipv4 unicast")["routes"]
     assert SERVICE in rib and len(rib[SERVICE]) == 2
     assert OUTSIDE not in rib  # refused by the import filter
-    bfd = frr.show_json("show bfd peers")
-    assert sorted(p["peer"] for p in bfd if p.get("status") == "up") == sorted(NODES.values())
+
+    def bfd_up() -> object | None:
+        # BFD comes up on its own timers, after the BGP sessions it protects.
+        bfd = frr.show_json("show bfd peers")
+        up = sorted(p["peer"] for p in bfd if p.get("status") == "up")
+        return None if up == sorted(NODES.values()) else bfd
+
+    wait_until(bfd_up, timeout=20, interval=0.2)
