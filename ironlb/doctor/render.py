@@ -18,7 +18,8 @@ def render_json(report: Report, out: TextIO) -> None:
 
 
 def render_text(report: Report, out: TextIO) -> None:
-    console = Console(file=out, highlight=False, soft_wrap=False, width=100)
+    # soft_wrap: long fix commands stay on one line, so they can be copied as they are.
+    console = Console(file=out, highlight=False, soft_wrap=True)
     if not report.findings:
         checks = len(report.checked)
         console.print(f"[green]No problems found[/] ({checks} checks, {report.source}).")
