@@ -10,14 +10,16 @@ reuses its own objects instead of leaving duplicates.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 NODE_LABEL = "metallb.io/node"
 SERVICE_NAME_LABEL = "metallb.io/service-name"
 SERVICE_NAMESPACE_LABEL = "metallb.io/service-namespace"
 API_VERSION = "metallb.io/v1beta1"
+
+V = TypeVar("V")  # what a status object records per Service: interfaces (L2) or peers (BGP)
 
 ServiceKey = tuple[str, str]  # (namespace, name)
 
@@ -88,6 +90,26 @@ def plan_status(
     owner: Mapping[str, Any] | None = None,
 ) -> StatusPlan:
     """`want`: Services this node announces → interfaces; `existing`: objects in the cache."""
+    return diff_objects(
+        node,
+        namespace,
+        want,
+        existing,
+        body=lambda key, interfaces: status_body(node, key, interfaces),
+        build=lambda key, interfaces: build_object(node, namespace, key, interfaces, owner),
+    )
+
+
+def diff_objects(
+    node: str,
+    namespace: str,
+    want: Mapping[ServiceKey, V],
+    existing: Iterable[Mapping[str, Any]],
+    body: Callable[[ServiceKey, V], dict[str, Any]],
+    build: Callable[[ServiceKey, V], dict[str, Any]],
+) -> StatusPlan:
+    """Creates, status updates and deletes that make this node's per-Service status objects
+    (L2 or BGP) match `want`; objects of other nodes are left alone, duplicates deleted."""
     plan = StatusPlan()
     seen: set[ServiceKey] = set()
     for obj in existing:
@@ -100,9 +122,9 @@ def plan_status(
             plan.delete.append(meta.get("name", ""))
             continue
         seen.add(key)
-        body = status_body(node, key, want[key])
-        if (obj.get("status") or {}) != body:
-            plan.update.append((meta.get("name", ""), body))
+        wanted = body(key, want[key])
+        if (obj.get("status") or {}) != wanted:
+            plan.update.append((meta.get("name", ""), wanted))
     for key in sorted(want.keys() - seen):
-        plan.create.append(build_object(node, namespace, key, want[key], owner))
+        plan.create.append(build(key, want[key]))
     return plan

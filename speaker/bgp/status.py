@@ -22,6 +22,7 @@ from speaker.status import (
     SERVICE_NAMESPACE_LABEL,
     ServiceKey,
     StatusPlan,
+    diff_objects,
 )
 
 
@@ -67,22 +68,11 @@ def plan_bgp_status(
     existing: Iterable[Mapping[str, Any]],
 ) -> StatusPlan:
     """Creates, status updates and deletes that make this node's ServiceBGPStatuses right."""
-    want = wanted(desired)
-    plan = StatusPlan()
-    seen: set[ServiceKey] = set()
-    for obj in existing:
-        meta = obj.get("metadata") or {}
-        labels = meta.get("labels") or {}
-        if labels.get(NODE_LABEL) != node or meta.get("namespace") != namespace:
-            continue
-        key = (labels.get(SERVICE_NAMESPACE_LABEL, ""), labels.get(SERVICE_NAME_LABEL, ""))
-        if key not in want or key in seen:
-            plan.delete.append(meta.get("name", ""))
-            continue
-        seen.add(key)
-        body = status_body(node, key, want[key])
-        if (obj.get("status") or {}) != body:
-            plan.update.append((meta.get("name", ""), body))
-    for key in sorted(want.keys() - seen):
-        plan.create.append(build_object(node, namespace, key, want[key]))
-    return plan
+    return diff_objects(
+        node,
+        namespace,
+        wanted(desired),
+        existing,
+        body=lambda key, peers: status_body(node, key, peers),
+        build=lambda key, peers: build_object(node, namespace, key, peers),
+    )
