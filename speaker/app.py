@@ -533,7 +533,9 @@ class Speaker:
             from speaker.bgp.manager import BgpManager
             from speaker.bgp.plan import plan_bgp
 
-            self._bgp = BgpManager(self.opts.node_name, get_logger("speaker.bgp"))
+            self._bgp = BgpManager(
+                self.opts.node_name, get_logger("speaker.bgp"), metrics.bgp_metrics()
+            )
             self._bgp_plan = plan_bgp
         except Exception as err:  # BGP is optional for an L2 speaker
             log.warning("bgp.unavailable", error=f"{type(err).__name__}: {err}")

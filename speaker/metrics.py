@@ -6,7 +6,9 @@ deltas by `sync_*`, so the cores stay free of prometheus_client.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -100,3 +102,12 @@ class ScalarSync:
         if value > self._seen:
             self._counter.inc(value - self._seen)
             self._seen = value
+
+
+@functools.cache
+def bgp_metrics() -> Any:
+    """The `ironlb_speaker_bgp_*`/`bfd_*` metrics on this registry, made once per process
+    (a registry refuses the same names twice)."""
+    from speaker.bgp.metrics import BgpMetrics
+
+    return BgpMetrics(REGISTRY)
