@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from ..model import BgpIntent, Neighbor, PrefixRule
 
 
-class Platform:
+class Platform(ABC):
     name: ClassVar[str] = ""
     device_type: ClassVar[str] = ""
     # A line of device output matching this means the last command was rejected.
@@ -27,15 +28,17 @@ class Platform:
     # sending reverting lines.
     transactional: ClassVar[bool] = False
 
+    @abstractmethod
     def parse(self, running: str) -> BgpIntent:
-        raise NotImplementedError
+        """The vendor-neutral intent the running configuration holds."""
 
     def canonical(self, intent: BgpIntent) -> BgpIntent:
         """What `intent` reads back as on this platform (lossy syntaxes override it)."""
         return intent
 
+    @abstractmethod
     def render(self, intent: BgpIntent) -> list[str]:
-        raise NotImplementedError
+        """The configuration lines that express `intent`, in push order."""
 
     def negate(self, line: str) -> str:
         return line[3:] if line.startswith("no ") else f"no {line}"
