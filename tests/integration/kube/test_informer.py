@@ -145,7 +145,10 @@ async def test_informer_keeps_up_with_10000_changes(tmp_path: Path) -> None:
     # Bookmarks rarely: the emulator (for now) may send a bookmark carrying its newest
     # resourceVersion while older events still wait in the stream; the informer then sees
     # the version go back and relists (safe, tested above) instead of showing watch throughput.
-    apiserver = start_apiserver(tmp_path, [], bookmark_interval=60.0)
+    # History as deep as the burst: a real apiserver resumes watches from etcd for ~5 min,
+    # while the emulator's default 1,000-event window could expire the informer's first watch
+    # if it connects after the writer has started (seen on a slow CI machine: 0 watch events).
+    apiserver = start_apiserver(tmp_path, [], bookmark_interval=60.0, history=20_000)
     try:
         kube = kube_for(apiserver)
         informer, cache, task = start_informer(kube)
