@@ -33,6 +33,7 @@ from ironlb.kube.resources import (
     BFDPROFILES,
     BGPADVERTISEMENTS,
     BGPPEERS,
+    BGPSESSIONSTATES,
     COMMUNITIES,
     ENDPOINTSLICES,
     IPADDRESSPOOLS,
@@ -111,6 +112,7 @@ class Speaker:
         self.cache = Cache()
         self._dirty = asyncio.Event()
         self._status_dirty = asyncio.Event()
+        self._sessions_dirty = asyncio.Event()
         self._config_dirty = True
         self._config = Config()
         self._down: dict[str, DownReason] = {}
@@ -185,6 +187,7 @@ class Speaker:
         self._tasks += [
             loop.create_task(self._reconcile_loop(), name="reconcile"),
             loop.create_task(self._status_loop(), name="status"),
+            loop.create_task(self._session_state_loop(), name="bgp-session-state"),
             loop.create_task(self._interfaces_loop(), name="interfaces"),
         ]
         self._dirty.set()
@@ -255,6 +258,7 @@ class Speaker:
             # BGPPeer passwords live in Secrets of the speaker's namespace, as in MetalLB.
             specs.append((SECRETS, ns, None))
             specs.append((SERVICEBGPSTATUSES, ns, f"{NODE_LABEL}={self.opts.node_name}"))
+            specs.append((BGPSESSIONSTATES, ns, f"{NODE_LABEL}={self.opts.node_name}"))
         loop = asyncio.get_running_loop()
         for resource, namespace, selector in specs:
             inf = Informer(kube, resource, self.cache, self._on_change, namespace, selector)
@@ -273,6 +277,9 @@ class Speaker:
             self._config_dirty = True
         if resource is SERVICEL2STATUSES or resource is SERVICEBGPSTATUSES:
             self._status_dirty.set()
+            return
+        if resource is BGPSESSIONSTATES:
+            self._sessions_dirty.set()  # someone edited or deleted ours: put them back
             return
         if resource is NODES:
             self._update_peers()
@@ -534,7 +541,11 @@ class Speaker:
             from speaker.bgp.plan import plan_bgp
 
             self._bgp = BgpManager(
-                self.opts.node_name, get_logger("speaker.bgp"), metrics.bgp_metrics()
+                self.opts.node_name,
+                get_logger("speaker.bgp"),
+                metrics.bgp_metrics(),
+                on_change=self._sessions_dirty.set,
+                on_event=self._on_bgp_event,
             )
             self._bgp_plan = plan_bgp
         except Exception as err:  # BGP is optional for an L2 speaker
@@ -563,6 +574,38 @@ class Speaker:
                     self._status_dirty.set()
             except Exception as err:
                 log.warning("bgp.apply_failed", error=f"{type(err).__name__}: {err}")
+
+    def _on_bgp_event(self, peer: str, reason: str, message: str) -> None:
+        obj = self.cache.get(BGPPEERS, self.opts.namespace, peer) or {
+            "metadata": {"name": peer, "namespace": self.opts.namespace}
+        }
+        peer_obj = {"apiVersion": BGPPEERS.api_version, "kind": "BGPPeer", **obj}
+        self.events.warn(peer_obj, reason, message)
+
+    async def _session_state_loop(self) -> None:
+        """Level-triggered like the other statuses, but at most one pass a second: a peer that
+        refuses us cycles Connect → OpenSent → Idle on every retry."""
+        while True:
+            await self._sessions_dirty.wait()
+            self._sessions_dirty.clear()
+            try:
+                await self.write_session_states()
+            except Exception as err:
+                log.warning("status.write_failed", kind="BGPSessionState", error=str(err))
+                self._sessions_dirty.set()
+            await asyncio.sleep(1.0)
+
+    async def write_session_states(self) -> None:
+        if self._bgp is None:
+            return
+        from speaker.bgp.session_state import plan_session_states
+
+        states = {} if self._stopping else self._bgp.session_states()
+        existing = self.cache.list(BGPSESSIONSTATES, self.opts.namespace)
+        owner = pod_owner(self.opts.pod_name, self.opts.pod_uid)
+        node, ns = self.opts.node_name, self.opts.namespace
+        plan = plan_session_states(node, ns, states, existing, owner)
+        await self._apply_status_plan(BGPSESSIONSTATES, plan)
 
     async def shutdown_bgp(self) -> None:
         if self._bgp is not None:

@@ -6,7 +6,8 @@
    owner would pull clients back from the successor), but keep answering requests for
    `handover` (200 ms by default) while the successors' gratuitous ARP / unsolicited NA move
    the clients; the node's kernel still accepts the traffic meanwhile, so no request fails.
-3. Stop answering, remove this node's ServiceL2Status objects, withdraw BGP routes, exit.
+3. Stop answering, remove this node's ServiceL2Status objects, withdraw BGP routes, remove
+   its BGPSessionState objects, exit.
 
 A node labelled `node.kubernetes.io/exclude-from-external-load-balancers` is handed over by
 the ordinary reconcile (it stops being eligible), not by this module.
@@ -43,5 +44,7 @@ async def drain(speaker: Speaker) -> None:
     with contextlib.suppress(Exception):
         await asyncio.wait_for(speaker.write_status(want={}), 2.0)
     await speaker.shutdown_bgp()
+    with contextlib.suppress(Exception):  # _stopping: the plan deletes this node's sessions
+        await asyncio.wait_for(speaker.write_session_states(), 2.0)
     log.info("drain.done", addresses=len(owned))
     speaker.stop()

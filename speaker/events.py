@@ -32,9 +32,12 @@ class EventWriter:
             "kind": "Service",
             "metadata": {"namespace": namespace, "name": name},
         }
-        svc = {"apiVersion": "v1", "kind": "Service", **svc}
+        self.warn({"apiVersion": "v1", "kind": "Service", **svc}, reason, message)
+
+    def warn(self, obj: dict[str, Any], reason: str, message: str) -> None:
+        """A Warning Event about any object (a Service, a BGPPeer), written in the background."""
         task = asyncio.get_running_loop().create_task(
-            asyncio.to_thread(self._recorder.record, svc, WARNING, reason, message)
+            asyncio.to_thread(self._recorder.record, obj, WARNING, reason, message)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

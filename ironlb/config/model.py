@@ -248,6 +248,20 @@ class ServiceBGPStatus:
     kind = "ServiceBGPStatus"
 
 
+@dataclass(frozen=True, slots=True)
+class BGPSessionState:
+    name: str
+    namespace: str
+    node: str = ""
+    peer: str = ""
+    peer_address: str = ""
+    bgp_status: str = ""
+    bfd_status: str = ""
+    last_down_reason: str = ""
+    labels: dict[str, str] = field(default_factory=dict, hash=False, compare=True)
+    kind = "BGPSessionState"
+
+
 ConfigObject = (
     IPAddressPool
     | L2Advertisement
@@ -257,4 +271,5 @@ ConfigObject = (
     | BGPPeer
     | ServiceL2Status
     | ServiceBGPStatus
+    | BGPSessionState
 )

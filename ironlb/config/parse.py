@@ -32,6 +32,7 @@ VERSIONS: dict[str, tuple[str, ...]] = {
     "BGPPeer": ("v1beta2", "v1beta1"),
     "ServiceL2Status": ("v1beta1",),
     "ServiceBGPStatus": ("v1beta1",),
+    "BGPSessionState": ("v1beta1",),
 }
 
 _DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$")
@@ -521,6 +522,19 @@ def _bgp_status(ctx: _Ctx, raw: Any, meta: dict[str, Any]) -> m.ServiceBGPStatus
     )  # fmt: skip
 
 
+_SESSION_FIELDS = ("node", "peer", "peerAddress", "bgpStatus", "bfdStatus", "lastDownReason")
+
+
+def _session_state(ctx: _Ctx, raw: Any, meta: dict[str, Any]) -> m.BGPSessionState:
+    st = _Spec(ctx, meta["status"], "status", _SESSION_FIELDS)
+    return m.BGPSessionState(
+        meta["name"], meta["namespace"], node=st.string("node") or "",
+        peer=st.string("peer") or "", peer_address=st.string("peerAddress") or "",
+        bgp_status=st.string("bgpStatus") or "", bfd_status=st.string("bfdStatus") or "",
+        last_down_reason=st.string("lastDownReason") or "", labels=meta["labels"],
+    )  # fmt: skip
+
+
 _PARSERS: dict[str, Callable[[_Ctx, Any, dict[str, Any]], m.ConfigObject]] = {
     "IPAddressPool": _pool,
     "L2Advertisement": _l2,
@@ -530,6 +544,7 @@ _PARSERS: dict[str, Callable[[_Ctx, Any, dict[str, Any]], m.ConfigObject]] = {
     "BGPPeer": _peer,
     "ServiceL2Status": _l2_status,
     "ServiceBGPStatus": _bgp_status,
+    "BGPSessionState": _session_state,
 }
 
 

@@ -61,7 +61,9 @@ class ConfigResult:
     config: Config
     errors: list[m.ConfigError]
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (apiVersion/kind, name)
-    statuses: list[m.ServiceL2Status | m.ServiceBGPStatus] = field(default_factory=list)
+    statuses: list[m.ServiceL2Status | m.ServiceBGPStatus | m.BGPSessionState] = field(
+        default_factory=list
+    )
 
     @property
     def ok(self) -> bool:
@@ -112,7 +114,7 @@ def build_config(objects: Iterable[Mapping[str, Any]]) -> ConfigResult:
 
 
 def _add(result: ConfigResult, obj: m.ConfigObject) -> None:
-    if isinstance(obj, m.ServiceL2Status | m.ServiceBGPStatus):
+    if isinstance(obj, m.ServiceL2Status | m.ServiceBGPStatus | m.BGPSessionState):
         result.statuses.append(obj)
         return
     table: dict[str, Any] = getattr(result.config, _TABLES[obj.kind])

@@ -9,6 +9,7 @@ __all__ = [
     "BFDPROFILES",
     "BGPADVERTISEMENTS",
     "BGPPEERS",
+    "BGPSESSIONSTATES",
     "COMMUNITIES",
     "CONFIGMAPS",
     "DAEMONSETS",
@@ -88,6 +89,7 @@ SERVICEL2STATUSES = Resource(METALLB_GROUP, "v1beta1", "servicel2statuses", "Ser
 SERVICEBGPSTATUSES = Resource(
     METALLB_GROUP, "v1beta1", "servicebgpstatuses", "ServiceBGPStatus", True
 )
+BGPSESSIONSTATES = Resource(METALLB_GROUP, "v1beta1", "bgpsessionstates", "BGPSessionState", True)
 METALLB_RESOURCES = (
     IPADDRESSPOOLS,
     L2ADVERTISEMENTS,
@@ -97,4 +99,5 @@ METALLB_RESOURCES = (
     COMMUNITIES,
     SERVICEL2STATUSES,
     SERVICEBGPSTATUSES,
+    BGPSESSIONSTATES,
 )

@@ -16,7 +16,8 @@ from speaker.bfd.transport import BfdEndpoint
 from speaker.bgp.desired import BgpDesired, PeerDesired
 from speaker.bgp.fsm import DownReason, State
 from speaker.bgp.metrics import BgpMetrics
-from speaker.bgp.peers import PeerRunner
+from speaker.bgp.peers import OnChange, OnEvent, PeerRunner
+from speaker.bgp.session_state import PeerState
 from speaker.bgp.transport import BGP_PORT, TCP_MD5SIG_MAXKEYLEN, Listener, TransportError
 
 
@@ -31,6 +32,8 @@ class BgpManager:
         listen_address: str | None = None,
         listen_port: int = BGP_PORT,
         bfd_port: int | None = None,
+        on_change: OnChange | None = None,
+        on_event: OnEvent | None = None,
     ) -> None:
         self.node_name = node_name
         self.log = log
@@ -41,6 +44,9 @@ class BgpManager:
         self._bfd_port = bfd_port
         self._bfd: BfdEndpoint | None = None
         self.runners: dict[str, PeerRunner] = {}
+        self.invalid: dict[str, PeerState] = {}  # peers the session cannot use, and why
+        self._on_change = on_change
+        self._on_event = on_event
         self.desired = BgpDesired()
         self._lock = asyncio.Lock()
 
@@ -59,6 +65,7 @@ class BgpManager:
         if any(p.bfd is not None for p in desired.peers.values()):
             await self._ensure_bfd()
         await self._ensure_listener(desired)
+        self.invalid.clear()
         for name, want in desired.peers.items():
             runner = self.runners.get(name)
             if runner is None:
@@ -66,6 +73,8 @@ class BgpManager:
                 if problem is not None:
                     field, reason = problem
                     self.log.warning("bgp.peer.invalid", peer=name, field=field, reason=reason)
+                    why = f"invalid BGPPeer: {field}: {reason}"
+                    self.invalid[name] = PeerState(name, want.peer_address, "Idle", last_down=why)
                     continue
                 runner = self._make_runner(want)
                 self.runners[name] = runner
@@ -79,6 +88,8 @@ class BgpManager:
                 )
                 runner.start()
             runner.set_routes(desired.routes.get(name, frozenset()))
+        if self._on_change is not None:  # peers added/removed/invalid: a no-op plan is cheap
+            self._on_change()
 
     def _make_runner(self, want: PeerDesired) -> PeerRunner:
         if self._listener is not None:
@@ -90,6 +101,8 @@ class BgpManager:
             metrics=self.metrics,
             router_id=self.router_id,
             bfd=self._bfd,
+            on_change=self._on_change,
+            on_event=self._on_event,
         )
 
     async def _ensure_bfd(self) -> None:
@@ -125,6 +138,10 @@ class BgpManager:
 
     def established(self) -> dict[str, bool]:
         return {n: r.session.state is State.ESTABLISHED for n, r in self.runners.items()}
+
+    def session_states(self) -> dict[str, PeerState]:
+        """Every configured peer's session as BGPSessionState reports it."""
+        return {**self.invalid, **{n: r.state() for n, r in self.runners.items()}}
 
     def announced_to(self) -> dict[str, int]:
         return {n: r.session.advertised for n, r in self.runners.items()}

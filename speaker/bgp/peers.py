@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import ipaddress
 import zlib
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -31,12 +32,18 @@ from speaker.bgp.session import (
     SessionUp,
     UpdateReceived,
 )
+from speaker.bgp.session_state import NO_BFD, PeerState, notification_text, rejects_prefixes
 from speaker.bgp.transport import TcpOptions, connect
 
 if TYPE_CHECKING:
     from speaker.bfd.transport import BfdEndpoint
 
 CONNECT_TIMEOUT = 5.0
+
+OnChange = Callable[[], None]
+OnEvent = Callable[[str, str, str], None]  # (peer, reason, message): a Warning Event
+# Going down because we asked to is not news; everything else is.
+_OWN_REASONS = (DownReason.ADMIN_SHUTDOWN, DownReason.PEER_DECONFIGURED)
 
 
 def session_config(d: PeerDesired, router_id: str | None, node_name: str) -> SessionConfig:
@@ -100,6 +107,8 @@ class PeerRunner:
         metrics: BgpMetrics | None,
         router_id: str | None = None,
         bfd: BfdEndpoint | None = None,
+        on_change: OnChange | None = None,
+        on_event: OnEvent | None = None,
     ) -> None:
         self.desired = desired
         self.name = desired.name
@@ -118,6 +127,10 @@ class PeerRunner:
         self.received: set[Prefix] = set()  # Adj-RIB-In prefixes (we never install them)
         self._closing: list[_Protocol] = []
         self._counted = 0  # UPDATEs already added to the metric
+        self._on_change = on_change
+        self._on_event = on_event
+        self.bfd_state = NO_BFD if desired.bfd is None or bfd is None else "Down"
+        self.last_down = ""
 
     # ------------------------------------------------------------ control
 
@@ -207,6 +220,8 @@ class PeerRunner:
         if state != self._state:
             self._state = state
             self.log.debug("bgp.session.state", peer=self.name, state=state)
+            if self._on_change is not None:
+                self._on_change()
         if self.metrics is not None:
             self.metrics.set_state(self.name, state)
             self.metrics.prefixes.labels(self.name).set(self.session.advertised)
@@ -228,12 +243,36 @@ class PeerRunner:
             notification=f"{note.code}/{note.subcode}" if note else "",
             was_established=ev.was_established,
         )
+        self._report_down(ev)
         if self.metrics is not None:
             self.metrics.session_down.labels(self.name, ev.reason.value).inc()
         proto, self._proto = self._proto, None
         if proto is not None and proto.transport is not None:
             proto.transport.close()
             self._closing = [p for p in self._closing if not p.closed.is_set()] + [proto]
+
+    def _report_down(self, ev: SessionDown) -> None:
+        note, received = ev.notification, ev.reason is DownReason.NOTIFICATION_RECEIVED
+        why = ev.reason.value
+        if note is not None:
+            side = "received" if received else "sent"
+            why += f": {side} {notification_text(note.code, note.subcode)}"
+        elif ev.detail:
+            why += f": {ev.detail}"
+        self.last_down = why
+        if self._on_event is None or ev.reason in _OWN_REASONS:
+            return
+        where = f"{self.desired.peer_address} (AS {self.desired.peer_asn})"
+        if received and note is not None and rejects_prefixes(note.code, note.subcode):
+            self._on_event(self.name, "PrefixesRejected", f"peer {where} refused our routes: {why}")
+        elif ev.was_established or ev.reason is DownReason.OPEN_REJECTED or received:
+            self._on_event(self.name, "BGPSessionDown", f"session with {where} down: {why}")
+
+    def state(self) -> PeerState:
+        return PeerState(
+            self.name, self.desired.peer_address, self.session.state.value, self.bfd_state,
+            self.last_down,
+        )  # fmt: skip
 
     # ------------------------------------------------------------ TCP
 
@@ -296,10 +335,16 @@ class PeerRunner:
     # ------------------------------------------------------------ BFD
 
     def _on_bfd_state(self, up: bool, state: str) -> None:
+        was_up, self.bfd_state = self.bfd_state == "Up", state
         if self.metrics is not None:
             self.metrics.set_bfd_state(self.name, state)
+        if self._on_change is not None:
+            self._on_change()
         if not up:
             self.log.warning("bfd.down", peer=self.name, state=state)
+            if was_up and self._on_event is not None:
+                where = self.desired.peer_address
+                self._on_event(self.name, "BFDDown", f"BFD with {where} went {state}")
             self.session.bfd_down(self._loop.time())
             self.pump()
         else:

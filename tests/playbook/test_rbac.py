@@ -13,6 +13,7 @@ import pytest
 from controller.app import CONFIG_KINDS as CONTROLLER_CONFIG
 from ironlb import yamlio
 from ironlb.kube.resources import (
+    BGPSESSIONSTATES,
     DAEMONSETS,
     ENDPOINTSLICES,
     NAMESPACES,
@@ -73,6 +74,7 @@ SPEAKER_WATCHES = [
     (ENDPOINTSLICES, None),
     (SERVICEL2STATUSES, NS),
     (SERVICEBGPSTATUSES, NS),
+    (BGPSESSIONSTATES, NS),
     (SECRETS, NS),
     *((r, NS) for r in SPEAKER_CONFIG),
 ]

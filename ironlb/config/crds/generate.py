@@ -295,6 +295,18 @@ BGP_STATUS = obj(
     "Where a Service is advertised over BGP.",
 )
 
+SESSION_STATUS = obj(
+    {
+        "node": s("The node the session runs from."),
+        "peer": s("The BGPPeer's name."),
+        "peerAddress": s("The BGPPeer's address."),
+        "bgpStatus": s("Idle, Connect, Active, OpenSent, OpenConfirm or Established."),
+        "bfdStatus": s("Up, Down, Init, AdminDown, or N/A when the peer has no BFDProfile."),
+        "lastDownReason": s("Why the session last left Established or failed to get there."),
+    },
+    "One BGP (and BFD) session between a node's speaker and a BGPPeer.",
+)
+
 SVC_STATUS_COLUMNS = [
     column("Service Name", ".status.serviceName"),
     column("Service Namespace", ".status.serviceNamespace"),
@@ -381,6 +393,14 @@ def all_crds() -> list[dict[str, Any]]:
                 *POOL_ADV_COLUMNS,
                 column("Interfaces", ".spec.interfaces"),
                 column("Node Selectors", ".spec.nodeSelectors", priority=10),
+            ])]),
+        crd("BGPSessionState", "bgpsessionstates", [version(
+            "v1beta1", root("BGPSessionState", obj({}, "No desired state."), SESSION_STATUS), [
+                column("Node", ".status.node"),
+                column("Peer", ".status.peer"),
+                column("BGP", ".status.bgpStatus"),
+                column("BFD", ".status.bfdStatus"),
+                column("Last Down", ".status.lastDownReason", priority=10),
             ])]),
         crd("ServiceBGPStatus", "servicebgpstatuses", [version(
             "v1beta1", root("ServiceBGPStatus", obj({}, "No desired state."), BGP_STATUS), [

@@ -16,7 +16,7 @@ from ironlb.yamlio import load_all
 MANIFESTS = Path(__file__).resolve().parents[2] / "data" / "manifests"
 KINDS = {
     "BFDProfile", "BGPAdvertisement", "BGPPeer", "Community", "IPAddressPool",
-    "L2Advertisement", "ServiceBGPStatus", "ServiceL2Status",
+    "L2Advertisement", "ServiceBGPStatus", "ServiceL2Status", "BGPSessionState",
 }  # fmt: skip
 
 
