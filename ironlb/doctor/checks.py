@@ -279,38 +279,71 @@ def l2_concentration(snap: Snapshot, opts: Options) -> Iterator[Finding]:
 @check("bgp-sessions")
 def bgp_sessions(snap: Snapshot, opts: Options) -> Iterator[Finding]:
     for state in snap.of("BGPSessionState"):
-        status = state.get("status") or {}
-        bgp, bfd = status.get("bgpStatus"), status.get("bfdStatus")
-        peer = f"{status.get('node', '?')} -> {status.get('peer', view.name(state))}"
-        if bgp and bgp != "Established":
-            yield Finding(
-                "bgp-session-down",
-                ERR,
-                f"BGP session {peer} is {bgp}",
-                (ref(state),),
-                "Routes from this node are not on the router, so ECMP skips it.",
-                "Check myASN/peerASN/peerAddress/password of the BGPPeer against the switch "
-                "(ironlb.baremetal.switch_bgp renders the switch side).",
-            )
-        if bfd and bfd not in ("Up", "N/A", ""):
-            yield Finding(
-                "bfd-down",
-                ERR,
-                f"BFD session {peer} is {bfd}",
-                (ref(state),),
-                "A BFD down takes the BGP session down with it.",
-                "Check the BFDProfile timers and that the router runs BFD for this neighbor.",
-            )
+        yield from _session_findings(state)
+    seen: set[tuple[str, str, str]] = set()
     for event in snap.of("Event"):
-        if event.get("reason") in ("BGPSessionDown", "BFDDown", "PrefixesRejected"):
-            yield Finding(
-                "bgp-event",
-                WARN,
-                f"{event.get('reason')}: {event.get('message', '')}",
-                (_involved(event),),
-                "A speaker reported a BGP problem.",
-                "Compare the BGPPeer with the router's neighbor configuration.",
-            )
+        reason = event.get("reason", "")
+        key = (reason, _involved(event), event.get("message", ""))
+        if reason not in BGP_EVENTS or key in seen:
+            continue
+        seen.add(key)
+        yield _bgp_event_finding(event)
+
+
+def _session_findings(state: dict) -> Iterator[Finding]:
+    status = state.get("status") or {}
+    bgp, bfd = status.get("bgpStatus"), status.get("bfdStatus")
+    address = f" ({status['peerAddress']})" if status.get("peerAddress") else ""
+    peer = f"{status.get('node', '?')} -> {status.get('peer', view.name(state))}{address}"
+    last = status.get("lastDownReason")
+    because = f" Last down: {last}." if last else ""
+    objects = (ref(state), f"BGPPeer {view.namespace(state)}/{status.get('peer', '?')}")
+    if bgp and bgp != "Established":
+        yield Finding(
+            "bgp-session-down",
+            ERR,
+            f"BGP session {peer} is {bgp}",
+            objects,
+            "Routes from this node are not on the router, so ECMP skips it." + because,
+            "Check myASN/peerASN/peerAddress/password of the BGPPeer against the switch "
+            "(ironlb.baremetal.switch_bgp renders the switch side).",
+        )
+    if bfd and bfd not in ("Up", "N/A", ""):
+        yield Finding(
+            "bfd-down",
+            ERR,
+            f"BFD session {peer} is {bfd}",
+            objects,
+            "A BFD down takes the BGP session down with it.",
+            "Check the BFDProfile timers and that the router runs BFD for this neighbor.",
+        )
+
+
+BGP_EVENTS = ("BGPSessionDown", "BFDDown", "PrefixesRejected")
+
+
+def _bgp_event_finding(event: dict) -> Finding:
+    reason, message = event.get("reason", ""), event.get("message", "")
+    node = (event.get("source") or {}).get("host") or "?"
+    if reason == "PrefixesRejected":
+        return Finding(
+            "prefixes-rejected",
+            ERR,
+            f"The router refused the Service routes from node {node}",
+            (_involved(event), f"Node {node}"),
+            f"{message} — the router closed the session over what ironlb announced.",
+            "On the switch, raise the neighbor's maximum-prefix limit above the number of "
+            "Service addresses, and let its import filter accept the IPAddressPool prefixes "
+            "(ironlb.baremetal.switch_bgp builds that filter from the pools).",
+        )
+    return Finding(
+        "bgp-event",
+        WARN,
+        f"{reason} on node {node}: {message}",
+        (_involved(event), f"Node {node}"),
+        "A speaker reported a BGP problem (it may have recovered since: see the sessions).",
+        "Compare the BGPPeer with the router's neighbor configuration.",
+    )
 
 
 @check("kube-proxy-strictarp")

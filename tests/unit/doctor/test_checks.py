@@ -12,6 +12,7 @@ import pytest
 from ironlb.cli.main import main
 from ironlb.doctor import diagnose
 from ironlb.doctor.checks import Options
+from ironlb.doctor.findings import Severity
 from ironlb.doctor.render import render_json, render_text
 from ironlb.doctor.snapshot import Snapshot
 from tests.unit.doctor import objects as o
@@ -152,6 +153,27 @@ def test_bgp_session_state() -> None:
     found = codes([*HEALTHY, state])
     assert found["bgp-session-down"][0].title == "BGP session node1 -> 198.51.100.1 is Active"
     assert found["bfd-down"][0].title == "BFD session node1 -> 198.51.100.1 is Down"
+    state["status"] |= {"peer": "tor", "peerAddress": "198.51.100.1", "bfdStatus": "N/A"}
+    state["status"]["lastDownReason"] = "open-rejected: sent OPEN_MESSAGE/BAD_PEER_AS (2/2)"
+    [down] = codes([*HEALTHY, state])["bgp-session-down"]
+    assert down.title == "BGP session node1 -> tor (198.51.100.1) is Active"
+    assert "BAD_PEER_AS" in down.why
+    assert down.objects == (
+        "BGPSessionState metallb-system/node1-tor",
+        "BGPPeer metallb-system/tor",
+    )
+    state["status"]["bgpStatus"] = "Established"
+    assert "bgp-session-down" not in codes([*HEALTHY, state])
+
+
+def test_router_refusing_our_prefixes_is_an_error_with_the_switch_fix() -> None:
+    message = "peer 198.51.100.1 (AS 64512) refused our routes: received CEASE/MAX_PREFIXES (6/1)"
+    ev = o.event("BGPPeer", "tor", "PrefixesRejected", message, source={"host": "node2"})
+    [finding] = codes([*HEALTHY, ev, dict(ev)])["prefixes-rejected"]
+    assert finding.severity is Severity.ERROR and "node2" in finding.title
+    assert "maximum-prefix" in finding.fix and "MAX_PREFIXES" in finding.why
+    down = o.event("BGPPeer", "tor", "BGPSessionDown", "session down", source={"host": "node1"})
+    assert codes([*HEALTHY, down])["bgp-event"][0].title.startswith("BGPSessionDown on node node1")
 
 
 @pytest.mark.parametrize(("strict", "expected"), [(False, True), (True, False)])
