@@ -237,7 +237,7 @@ def duplicate_address(snap: Snapshot, opts: Options) -> Iterator[Finding]:
         if event.get("reason") not in DUPLICATE_REASONS:
             continue
         key = (_involved(event), event.get("message", ""))
-        if key in seen:
+        if key in seen or _announced_since(snap, event):
             continue
         seen.add(key)
         node = (event.get("source") or {}).get("host") or event.get("reportingInstance") or "?"
@@ -246,11 +246,29 @@ def duplicate_address(snap: Snapshot, opts: Options) -> Iterator[Finding]:
             ERR,
             "A Service address is already used by another host on the LAN",
             (key[0], f"Node {node}"),
-            f"{event.get('message', '')} — the speaker refused to announce it; usually the pool "
-            "overlaps the DHCP range or a static host.",
+            f"{event.get('message', '')} — usually the pool overlaps the DHCP range or a static "
+            "host.",
             "Move the IPAddressPool out of the DHCP scope (coordinate with the network team), "
             "or remove the other host's address.",
         )
+
+
+def _announced_since(snap: Snapshot, event: dict) -> bool:
+    """A speaker announced the Service after the conflict: the rogue host is gone, and the
+    Event (kept for its TTL, an hour by default) is history, not a finding."""
+    inv = event.get("involvedObject") or {}
+    last = str(event.get("lastTimestamp") or event.get("eventTime") or "")
+    for st in snap.of("ServiceL2Status"):
+        status = st.get("status") or {}
+        created = str((st.get("metadata") or {}).get("creationTimestamp") or "")
+        if (
+            status.get("serviceNamespace") == inv.get("namespace")
+            and status.get("serviceName") == inv.get("name")
+            and last
+            and created > last  # RFC 3339 UTC strings order like the times they name
+        ):
+            return True
+    return False
 
 
 @check("l2-concentration")

@@ -295,6 +295,66 @@ def test_rollout_bgp_reaches_the_service_over_ecmp(lab: Layout) -> None:
     assert "Welcome to nginx!" in client_curl(ip).stdout
 
 
+def _session_states() -> dict[str, dict]:
+    out = kubectl("get", "bgpsessionstates", "-n", "metallb-system", "-o", "json")
+    return {i["status"]["node"]: i["status"] for i in json.loads(out)["items"]}
+
+
+def _doctor(*args: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "ironlb.cli.main", "doctor"]
+    argv += ["--kubeconfig", str(LAYOUT.kubeconfig)]
+    return subprocess.run([*argv, *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def _doctor_codes(code: str) -> list[dict]:
+    report = json.loads(_doctor("-o", "json").stdout)
+    return [f for f in report["findings"] if f["code"] == code]
+
+
+def _tor_neighbor(address: str, shutdown: bool) -> None:
+    line = f"{'' if shutdown else 'no '}neighbor {address} shutdown"
+    conf = ["-c", "configure terminal", "-c", "router bgp 64512", "-c", line]
+    subprocess.run([*vtysh_argv(LAYOUT), *conf], capture_output=True, check=True)
+
+
+def test_bgp_session_states_and_doctor_follow_the_router(lab: Layout) -> None:
+    def all_up() -> dict[str, dict] | None:
+        states = _session_states()
+        ok = len(states) == 3 and all(s["bgpStatus"] == "Established" for s in states.values())
+        return states if ok else None
+
+    states = wait_for(all_up, 60, "three Established BGPSessionStates")
+    assert {(s["peer"], s["peerAddress"], s["bfdStatus"]) for s in states.values()} == {
+        ("lab-tor", "198.51.100.1", "N/A")
+    }
+    assert _doctor_codes("bgp-session-down") == []
+    node = LAYOUT.nodes[0]
+    _tor_neighbor(node.ipv4, shutdown=True)  # the switch side shuts the neighbor down
+    try:
+        wait_for(
+            lambda: _session_states()[node.name]["bgpStatus"] != "Established",
+            30,
+            f"{node.name}'s session to leave Established",
+        )
+        [down] = wait_for(lambda: _doctor_codes("bgp-session-down"), 30, "the doctor's finding")
+        assert down["title"].startswith(f"BGP session {node.name} -> lab-tor (198.51.100.1)")
+        assert "Last down: " in down["why"]  # the latest reason: the Cease, or a refused retry
+        human = _doctor()
+        assert human.returncode == 2 and "bgp-session-down" in human.stdout
+        print(f"\n$ ironlb doctor   # ToR neighbor {node.ipv4} shut down\n{human.stdout}")
+        events = json.loads(kubectl("get", "events", "-n", "metallb-system", "-o", "json"))
+        assert any(
+            e["reason"] == "BGPSessionDown"
+            and e["involvedObject"]["kind"] == "BGPPeer"
+            and "received CEASE/ADMIN_SHUTDOWN (6/2)" in e["message"]
+            for e in events["items"]
+        )
+    finally:
+        _tor_neighbor(node.ipv4, shutdown=False)
+    wait_for(all_up, 60, "the session to come back")
+    wait_for(lambda: _doctor_codes("bgp-session-down") == [], 30, "the finding to clear")
+
+
 def test_check_mode_with_diff_predicts_no_change(lab: Layout) -> None:
     result = rollout.run_playbook(lab, "site.yml", "bgp", extra=["--check", "--diff"])
     assert result.ok, "\n".join(result.tail)

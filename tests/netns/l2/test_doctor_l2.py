@@ -108,6 +108,13 @@ def test_doctor_reports_a_duplicate_address_a_speaker_met_on_the_lan(l2lab_facto
     assert "object: Service default/dup" in text and f"object: Node {owner}" in text
     assert "DHCP scope" in text
 
+    # The LAN is fixed: the speaker's re-probe finds the address free and announces it, and
+    # the Event (kept for an hour) no longer counts as a finding.
+    lab.topo.del_address("rogue", "lan", f"{DUP_IP}/24")
+    wait_statuses(lab, {DUP_IP: owner}, timeout=30)
+    code, report = doctor_json(lab)
+    assert (code, report["findings"]) == (0, []), report
+
 
 def test_doctor_shows_l2_addresses_concentrated_on_one_node(l2lab_factory) -> None:
     lab: L2Lab = l2lab_factory()

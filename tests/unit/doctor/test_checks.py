@@ -131,6 +131,19 @@ def test_duplicate_address_from_speaker_event() -> None:
     assert "DHCP" in finding.fix
 
 
+def test_duplicate_address_resolved_since_is_history() -> None:
+    ev = o.event("Service", "shop", "AddressConflict", "203.0.113.10 in use by 02:00:00:00:00:09")
+    ev["lastTimestamp"] = "2026-12-03T14:00:00Z"
+    announced = o.l2status("shop", "node2")
+    announced["metadata"]["creationTimestamp"] = "2026-12-03T14:00:05Z"  # after the conflict
+    assert "duplicate-address" not in codes([*HEALTHY, ev, announced])
+    announced["metadata"]["creationTimestamp"] = "2026-12-03T13:59:00Z"  # before: still open
+    assert "duplicate-address" in codes([*HEALTHY, ev, announced])
+    other = o.l2status("cart", "node2")
+    other["metadata"]["creationTimestamp"] = "2026-12-03T14:00:05Z"
+    assert "duplicate-address" in codes([*HEALTHY, ev, other])
+
+
 def test_l2_concentration_suggests_bgp() -> None:
     statuses = [o.l2status(f"s{i}", "node1") for i in range(4)] + [o.l2status("t", "node2")]
     [finding] = codes([*HEALTHY, *statuses])["l2-concentration"]
