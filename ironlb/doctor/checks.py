@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -138,6 +139,7 @@ def klipper(snap: Snapshot, opts: Options) -> Iterator[Finding]:
         for o in snap.of("DaemonSet") + snap.of("Pod")
         if view.name(o).startswith("svclb-") or KLIPPER_LABEL in view.labels(o)
     ]
+    svclb += [f"Node {view.name(n)}" for n in snap.of("Node") if _k3s_server_with_servicelb(n)]
     if svclb:
         yield Finding(
             "klipper-active",
@@ -150,6 +152,26 @@ def klipper(snap: Snapshot, opts: Options) -> Iterator[Finding]:
             "/etc/rancher/k3s/config.yaml); the ironlb k3s role always does this.",
         )
     yield from _foreign_status(snap, opts)
+
+
+def _k3s_server_with_servicelb(node: dict) -> bool:
+    """A k3s server whose arguments (the `k3s.io/node-args` annotation k3s writes, flags and
+    config file merged) leave ServiceLB on: it hands out node IPs as soon as a Service asks,
+    even before any svclb DaemonSet exists."""
+    raw = ((node.get("metadata") or {}).get("annotations") or {}).get("k3s.io/node-args")
+    try:
+        args = json.loads(raw) if raw else None
+    except ValueError:
+        return False
+    if not isinstance(args, list) or not args or args[0] != "server":
+        return False  # agents do not run the ServiceLB controller
+    disabled: set[str] = set()
+    for i, arg in enumerate(args):
+        flag, eq, value = str(arg).partition("=")
+        if flag in ("--disable", "--no-deploy"):
+            value = value if eq else str(args[i + 1]) if i + 1 < len(args) else ""
+            disabled.update(v.strip() for v in value.split(","))
+    return "servicelb" not in disabled
 
 
 def _foreign_status(snap: Snapshot, opts: Options) -> Iterator[Finding]:

@@ -12,16 +12,19 @@ import pytest
 
 from ironlb.cli.main import main
 from ironlb.kube.client import (
+    BGPSESSIONSTATES,
     CONFIGMAPS,
     DAEMONSETS,
     EVENTS,
     IPADDRESSPOOLS,
     L2ADVERTISEMENTS,
     NAMESPACES,
+    NODES,
     SERVICES,
     AlreadyExists,
     Kube,
 )
+from speaker.bgp.session_state import PeerState, build_object
 from tests.unit.doctor import objects as o
 
 
@@ -69,6 +72,14 @@ def test_mistakes_in_cluster(cluster: tuple[Kube, str], capsys: pytest.CaptureFi
     kube.create(DAEMONSETS, o.daemonset("svclb-web-1", "kube-system", "rancher/klipper-lb:v0.4"))
     cm = o.configmap("config", "metallb-system", {"config": "address-pools: []\n"})
     kube.create(CONFIGMAPS, cm)
+    k3s = o.node("cp1")
+    k3s["metadata"]["annotations"] = {"k3s.io/node-args": '["server","--disable","traefik"]'}
+    kube.create(NODES, k3s)
+    proxy = {"config.conf": "mode: ipvs\nipvs:\n  strictARP: false\n"}
+    kube.create(CONFIGMAPS, o.configmap("kube-proxy", "kube-system", proxy))
+    session = build_object("cp1", "metallb-system", PeerState("tor", "198.51.100.1", "Active"))
+    created = kube.create(BGPSESSIONSTATES, session)
+    kube.replace(BGPSESSIONSTATES, {**created, "status": session["status"]}, subresource="status")
     code, report = doctor(kubeconfig, capsys)
     found = {f["code"]: f for f in report["findings"]}
     assert code == 2
@@ -78,10 +89,13 @@ def test_mistakes_in_cluster(cluster: tuple[Kube, str], capsys: pytest.CaptureFi
         "service-pending",
         "klipper-active",
         "legacy-configmap",
+        "ipvs-without-strictarp",
+        "bgp-session-down",
     }
     assert found["service-pending"]["why"] == "AllocationFailed: no available IPs"
     assert found["pool-exhausted"]["objects"] == ["IPAddressPool metallb-system/web"]
-    assert found["klipper-active"]["objects"] == ["DaemonSet kube-system/svclb-web-1"]
+    assert found["klipper-active"]["objects"] == ["DaemonSet kube-system/svclb-web-1", "Node cp1"]
+    assert found["bgp-session-down"]["title"] == "BGP session cp1 -> tor (198.51.100.1) is Active"
 
 
 def test_status_and_migrate_from_cluster(

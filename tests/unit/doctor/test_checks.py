@@ -79,6 +79,24 @@ def test_metallb_installed() -> None:
     assert finding.objects == ("DaemonSet metallb-system/speaker",)
 
 
+@pytest.mark.parametrize(
+    ("args", "active"),
+    [
+        (["server", "--cluster-init"], True),
+        (["server", "--disable", "traefik"], True),
+        (["server", "--disable", "servicelb"], False),
+        (["server", "--disable=traefik,servicelb"], False),
+        (["server", "--no-deploy", "servicelb,traefik"], False),
+        (["agent", "--server", "https://198.51.100.10:6443"], False),
+    ],
+)
+def test_klipper_from_k3s_server_node_args(args: list[str], active: bool) -> None:
+    node = o.node("cp1")
+    node["metadata"]["annotations"] = {"k3s.io/node-args": json.dumps(args)}
+    found = codes([*HEALTHY, node]).get("klipper-active", [])
+    assert [f.objects for f in found] == ([("Node cp1",)] if active else [])
+
+
 def test_klipper_svclb_daemonset() -> None:
     ds = o.daemonset("svclb-traefik-1234", "kube-system", image="rancher/klipper-lb:v0.4.9")
     [finding] = codes([*HEALTHY, ds])["klipper-active"]
