@@ -1,4 +1,4 @@
-"""`ironlb status` tables built from a snapshot: Services and pool utilisation. Pure."""
+"""`ironlb status` tables built from a snapshot: Services, pools, BGP sessions. Pure."""
 
 from __future__ import annotations
 
@@ -67,6 +67,34 @@ def _announcers(snap: Snapshot, svc: dict) -> str:
             node = status.get("node", "?")
             found.append(f"{node} (peers: {','.join(peers)})" if peers else node)
     return ", ".join(sorted(found))
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    node: str
+    peer: str
+    address: str
+    bgp: str
+    bfd: str
+    last_down: str
+
+
+def session_rows(snap: Snapshot) -> list[SessionRow]:
+    """One row per BGPSessionState (node → BGPPeer), as the speakers last wrote them."""
+    rows = []
+    for state in snap.of("BGPSessionState"):
+        st = state.get("status") or {}
+        rows.append(
+            SessionRow(
+                node=st.get("node", "?"),
+                peer=st.get("peer", "?"),
+                address=st.get("peerAddress", "-"),
+                bgp=st.get("bgpStatus", "?"),
+                bfd=st.get("bfdStatus", "N/A"),
+                last_down=st.get("lastDownReason", "") or "-",
+            )
+        )
+    return sorted(rows, key=lambda r: (r.node, r.peer))
 
 
 def pool_rows(snap: Snapshot) -> list[PoolRow]:

@@ -11,15 +11,16 @@ from rich.live import Live
 from rich.table import Table
 
 from ironlb.doctor.snapshot import Snapshot
-from ironlb.doctor.status import pool_rows, service_rows
+from ironlb.doctor.status import pool_rows, service_rows, session_rows
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
         "status",
-        help="table of LoadBalancer Services and pool utilisation",
+        help="table of LoadBalancer Services, pool utilisation and BGP sessions",
         description="Show every LoadBalancer Service ironlb serves (addresses, pool, mode, "
-        "announcing nodes/peers, last change) and per-pool utilisation per family.",
+        "announcing nodes/peers, last change), per-pool utilisation per family, and each "
+        "node's BGP/BFD session to each BGPPeer (from BGPSessionState).",
     )
     parser.add_argument("--kubeconfig", help="kubeconfig (default: $KUBECONFIG, in-cluster)")
     parser.add_argument("--offline", nargs="+", metavar="FILE", help="read manifests instead")
@@ -48,7 +49,17 @@ def build_tables(snap: Snapshot, lb_class: str | None) -> Group:
         pools.add_column(col, justify="right" if col in ("IN USE", "SIZE", "USED") else "left")
     for prow in pool_rows(snap):
         pools.add_row(prow.pool, prow.family, str(prow.in_use), str(prow.size), prow.percent)
-    return Group(services, pools)
+    sessions = session_rows(snap)
+    if not sessions:
+        return Group(services, pools)
+    table = Table(title="BGP sessions", title_justify="left")
+    for col in ("NODE", "PEER", "ADDRESS", "BGP", "BFD", "LAST DOWN"):
+        table.add_column(col, overflow="fold")
+    for srow in sessions:
+        style = None if srow.bgp == "Established" else "red"
+        cells = (srow.node, srow.peer, srow.address, srow.bgp, srow.bfd, srow.last_down)
+        table.add_row(*cells, style=style)
+    return Group(services, pools, table)
 
 
 def _read(args: argparse.Namespace, kube: object | None) -> Snapshot:

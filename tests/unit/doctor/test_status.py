@@ -9,7 +9,7 @@ import yaml
 
 from ironlb.cli.main import main
 from ironlb.doctor.snapshot import Snapshot
-from ironlb.doctor.status import PoolRow, pool_rows, service_rows
+from ironlb.doctor.status import PoolRow, pool_rows, service_rows, session_rows
 from tests.unit.doctor import objects as o
 
 OBJS = [
@@ -48,3 +48,24 @@ def test_cli_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["status", "--offline", str(path)]) == 0
     out = capsys.readouterr().out
     assert "shop" in out and "203.0.113.10" in out and "25.0%" in out
+    assert "BGP sessions" not in out  # no BGP: no empty table
+
+
+def test_bgp_sessions_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from speaker.bgp.session_state import PeerState, build_object
+
+    down = PeerState("tor", "198.51.100.1", "Active", "N/A", "connect-failed: refused")
+    states = [
+        build_object("node2", "metallb-system", down),
+        build_object("node1", "metallb-system", PeerState("tor", "198.51.100.1", "Established")),
+    ]
+    rows = session_rows(Snapshot.from_objects([*OBJS, *states]))
+    assert [(r.node, r.bgp, r.last_down) for r in rows] == [
+        ("node1", "Established", "-"),
+        ("node2", "Active", "connect-failed: refused"),
+    ]
+    path = tmp_path / "all.yaml"
+    path.write_text(yaml.safe_dump_all([*OBJS, *states]))
+    assert main(["status", "--offline", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "BGP sessions" in out and "connect-failed: refused" in out
