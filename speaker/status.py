@@ -20,6 +20,7 @@ SERVICE_NAMESPACE_LABEL = "metallb.io/service-namespace"
 API_VERSION = "metallb.io/v1beta1"
 
 V = TypeVar("V")  # what a status object records per Service: interfaces (L2) or peers (BGP)
+K = TypeVar("K")  # what identifies one of a node's objects: a Service, or a BGPPeer's name
 
 ServiceKey = tuple[str, str]  # (namespace, name)
 
@@ -100,24 +101,30 @@ def plan_status(
     )
 
 
+def service_key(labels: Mapping[str, str]) -> ServiceKey:
+    return (labels.get(SERVICE_NAMESPACE_LABEL, ""), labels.get(SERVICE_NAME_LABEL, ""))
+
+
 def diff_objects(
     node: str,
     namespace: str,
-    want: Mapping[ServiceKey, V],
+    want: Mapping[K, V],
     existing: Iterable[Mapping[str, Any]],
-    body: Callable[[ServiceKey, V], dict[str, Any]],
-    build: Callable[[ServiceKey, V], dict[str, Any]],
+    body: Callable[[K, V], dict[str, Any]],
+    build: Callable[[K, V], dict[str, Any]],
+    key_of: Callable[[Mapping[str, str]], K] = service_key,  # type: ignore[assignment]
 ) -> StatusPlan:
-    """Creates, status updates and deletes that make this node's per-Service status objects
-    (L2 or BGP) match `want`; objects of other nodes are left alone, duplicates deleted."""
+    """Creates, status updates and deletes that make this node's status objects (per Service
+    for L2/BGP, per peer for sessions) match `want`; other nodes' objects are left alone,
+    duplicates deleted. `key_of` reads an object's key from its labels."""
     plan = StatusPlan()
-    seen: set[ServiceKey] = set()
+    seen: set[K] = set()
     for obj in existing:
         meta = obj.get("metadata") or {}
         labels = meta.get("labels") or {}
         if labels.get(NODE_LABEL) != node or meta.get("namespace") != namespace:
             continue
-        key = (labels.get(SERVICE_NAMESPACE_LABEL, ""), labels.get(SERVICE_NAME_LABEL, ""))
+        key = key_of(labels)
         if key not in want or key in seen:
             plan.delete.append(meta.get("name", ""))
             continue
@@ -125,6 +132,6 @@ def diff_objects(
         wanted = body(key, want[key])
         if (obj.get("status") or {}) != wanted:
             plan.update.append((meta.get("name", ""), wanted))
-    for key in sorted(want.keys() - seen):
+    for key in sorted(want.keys() - seen):  # type: ignore[type-var]
         plan.create.append(build(key, want[key]))
     return plan

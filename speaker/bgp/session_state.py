@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from speaker.bgp.errors import CeaseSub, ErrorCode, HeaderSub, OpenSub, UpdateSub
-from speaker.status import API_VERSION, NODE_LABEL, StatusPlan
+from speaker.status import API_VERSION, NODE_LABEL, StatusPlan, diff_objects
 
 KIND = "BGPSessionState"
 PEER_LABEL = "metallb.io/peer"
@@ -70,26 +70,16 @@ def plan_session_states(
     existing: Iterable[Mapping[str, Any]],
     owner: Mapping[str, Any] | None = None,
 ) -> StatusPlan:
-    """Creates, status updates and deletes that make this node's objects match `states`
-    (peer name → state); other nodes' objects are left alone, duplicates deleted."""
-    plan = StatusPlan()
-    seen: set[str] = set()
-    for obj in existing:
-        meta = obj.get("metadata") or {}
-        labels = meta.get("labels") or {}
-        if labels.get(NODE_LABEL) != node or meta.get("namespace") != namespace:
-            continue
-        peer = labels.get(PEER_LABEL, "")
-        if peer not in states or peer in seen:
-            plan.delete.append(meta.get("name", ""))
-            continue
-        seen.add(peer)
-        wanted = status_body(node, states[peer])
-        if (obj.get("status") or {}) != wanted:
-            plan.update.append((meta.get("name", ""), wanted))
-    for peer in sorted(states.keys() - seen):
-        plan.create.append(build_object(node, namespace, states[peer], owner))
-    return plan
+    """What makes this node's objects match `states` (peer name → state)."""
+    return diff_objects(
+        node,
+        namespace,
+        states,
+        existing,
+        body=lambda _, state: status_body(node, state),
+        build=lambda _, state: build_object(node, namespace, state, owner),
+        key_of=lambda labels: labels.get(PEER_LABEL, ""),
+    )
 
 
 _SUBCODES: dict[int, type[Any]] = {
