@@ -325,7 +325,7 @@ def test_bgp_session_states_and_doctor_follow_the_router(lab: Layout) -> None:
 
     states = wait_for(all_up, 60, "three Established BGPSessionStates")
     assert {(s["peer"], s["peerAddress"], s["bfdStatus"]) for s in states.values()} == {
-        ("lab-tor", "198.51.100.1", "N/A")
+        ("lab-tor", "198.51.100.1", "Up")  # BGP mode runs native BFD with the ToR
     }
     assert _doctor_codes("bgp-session-down") == []
     node = LAYOUT.nodes[0]
@@ -355,6 +355,197 @@ def test_bgp_session_states_and_doctor_follow_the_router(lab: Layout) -> None:
     wait_for(lambda: _doctor_codes("bgp-session-down") == [], 30, "the finding to clear")
 
 
+def _tor(*commands: str) -> str:
+    argv = [*vtysh_argv(LAYOUT)]
+    for command in commands:
+        argv += ["-c", command]
+    return subprocess.run(argv, capture_output=True, text=True, check=True, timeout=30).stdout
+
+
+def _all_up_with_bfd() -> dict[str, dict] | None:
+    states = _session_states()
+    ok = len(states) == 3 and all(
+        s["bgpStatus"] == "Established" and s["bfdStatus"] == "Up" for s in states.values()
+    )
+    return states if ok else None
+
+
+def _lb_services() -> list[dict]:
+    items = json.loads(kubectl("get", "svc", "-A", "-o", "json"))["items"]
+    return [
+        s
+        for s in items
+        if s["spec"].get("type") == "LoadBalancer"
+        and (s.get("status", {}).get("loadBalancer", {}).get("ingress") or [])
+    ]
+
+
+def _kernel_hops(ip: str) -> set[str]:
+    """The ToR's forwarding next hops for ``ip``/32 (the kernel route zebra installed)."""
+    out = subprocess.run(
+        ["ip", "-n", LAYOUT.tor_netns, "-j", "route", "show", f"{ip}/32"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    hops: set[str] = set()
+    for route in json.loads(out or "[]"):
+        hops |= {h["gateway"] for h in route.get("nexthops", []) if "gateway" in h}
+        if "gateway" in route:
+            hops.add(route["gateway"])
+    return hops
+
+
+def _events(reason: str, node: str) -> list[dict]:
+    items = json.loads(kubectl("get", "events", "-n", "metallb-system", "-o", "json"))["items"]
+    return [
+        e
+        for e in items
+        if e["reason"] == reason
+        and e["involvedObject"]["kind"] == "BGPPeer"
+        and e["involvedObject"]["name"] == "lab-tor"
+        and (e.get("source") or {}).get("host") == node
+    ]
+
+
+BFD_TABLE = "ilb-lt-bfd"
+
+
+def _block_bfd(address: str) -> None:
+    """The ToR drops BFD (single-hop 3784, echo 3785, multihop 4784) to and from ``address``."""
+    bfd = "udp dport { 3784, 3785, 4784 } drop;"
+    rules = (
+        f"table inet {BFD_TABLE} {{\n"
+        f"  chain in {{ type filter hook input priority 0; ip saddr {address} {bfd} }}\n"
+        f"  chain out {{ type filter hook output priority 0; ip daddr {address} {bfd} }}\n"
+        "}\n"
+    )
+    subprocess.run(
+        ["ip", "netns", "exec", LAYOUT.tor_netns, "nft", "-f", "-"],
+        input=rules, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+
+
+def _unblock_bfd() -> None:
+    subprocess.run(
+        ["ip", "netns", "exec", LAYOUT.tor_netns, "nft", "delete", "table", "inet", BFD_TABLE],
+        capture_output=True, check=False,
+    )  # fmt: skip
+
+
+def test_bfd_down_on_the_router_side_is_reported_and_clears(lab: Layout) -> None:
+    wait_for(_all_up_with_bfd, 60, "three Established sessions with BFD Up")
+    [svc, *_] = _lb_services()
+    ip = svc["status"]["loadBalancer"]["ingress"][0]["ip"]
+    node = LAYOUT.nodes[1]  # not the node the previous test shut down: its Events are its own
+    wait_for(lambda: node.ipv4 in _kernel_hops(ip), 60, f"{node.ipv4} as a next hop for {ip}")
+    _block_bfd(node.ipv4)
+    start = time.monotonic()
+    try:
+        withdrawn = None
+        while time.monotonic() - start < 20:  # BFD detects in 3 x 300 ms, then BGP withdraws
+            if node.ipv4 not in _kernel_hops(ip):
+                withdrawn = time.monotonic() - start
+                break
+            time.sleep(0.01)
+        assert withdrawn is not None, f"the ToR kept {node.ipv4} as a next hop for {ip}"
+        print(f"\nBFD blocked for {node.name}: ToR dropped it as next hop for {ip} "
+              f"after {withdrawn:.3f} s")  # fmt: skip
+        wait_for(
+            lambda: _session_states()[node.name]["bfdStatus"] != "Up",
+            30,
+            f"{node.name}'s BFD to leave Up",
+        )
+        # BFD took BGP down with it (the session may re-establish over TCP while BFD stays down).
+        wait_for(
+            lambda: any("bfd-down" in e["message"] for e in _events("BGPSessionDown", node.name)),
+            30,
+            "a BGPSessionDown Event saying bfd-down",
+        )
+        assert "bfd-down" in _session_states()[node.name].get("lastDownReason", "")
+        findings = wait_for(lambda: _doctor_codes("bfd-down"), 30, "the doctor's bfd-down")
+        [finding] = findings
+        assert finding["title"].startswith(f"BFD session {node.name} -> lab-tor (198.51.100.1) is ")
+        assert f"BGPSessionState metallb-system/{node.name}-lab-tor" in finding["objects"]
+        bfd_events = wait_for(lambda: _events("BFDDown", node.name), 30, "the BFDDown Event")
+        assert {(e["type"], e["message"]) for e in bfd_events} == {
+            ("Warning", "BFD with 198.51.100.1 went Down")
+        }
+        human = _doctor()
+        assert human.returncode == 2 and "bfd-down" in human.stdout
+        print(f"\n$ ironlb doctor   # ToR drops BFD from {node.ipv4}\n{human.stdout}")
+    finally:
+        _unblock_bfd()
+    wait_for(_all_up_with_bfd, 60, "BFD and BGP to come back")
+    wait_for(lambda: node.ipv4 in _kernel_hops(ip), 60, f"{node.ipv4} back as a next hop")
+    wait_for(lambda: _doctor_codes("bfd-down") == [], 30, "the bfd-down finding to clear")
+
+
+def _tor_prefixes(address: str) -> tuple[str, int]:
+    peers = json.loads(_tor("show bgp ipv4 unicast summary json") or "{}").get("peers", {})
+    peer = peers.get(address, {})
+    return peer.get("state", ""), int(peer.get("pfxRcd", 0))
+
+
+def _max_prefix(address: str, on: bool) -> None:
+    line = f"{'' if on else 'no '}neighbor {address} maximum-prefix 1"
+    _tor("configure terminal", "router bgp 64512", "address-family ipv4 unicast", line)
+
+
+def test_a_router_refusing_the_prefixes_is_reported(lab: Layout) -> None:
+    wait_for(_all_up_with_bfd, 60, "three Established sessions with BFD Up")
+    running = _tor("show running-config")
+    node = LAYOUT.nodes[2]
+    created = None
+    services = _lb_services()
+    if len(services) < 2:  # a second Service address, so that a limit of 1 is exceeded
+        first = services[0]
+        created = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "ilb-lt-second", "namespace": first["metadata"]["namespace"]},
+            "spec": {
+                "type": "LoadBalancer",
+                "selector": first["spec"]["selector"],
+                "ports": [{"port": p["port"], "targetPort": p.get("targetPort", p["port"])}
+                          for p in first["spec"]["ports"]],
+            },
+        }  # fmt: skip
+        kubectl("apply", "-f", "-", stdin=json.dumps(created))
+    try:
+        wait_for(lambda: _tor_prefixes(node.ipv4)[1] >= 2, 60, f"2 prefixes from {node.ipv4}")
+        _max_prefix(node.ipv4, on=True)  # the router now takes 1 prefix from this node: Cease 6/1
+        try:
+            events = wait_for(
+                lambda: _events("PrefixesRejected", node.name), 30, "the PrefixesRejected Event"
+            )
+            assert all("received CEASE/MAX_PREFIXES (6/1)" in e["message"] for e in events)
+            findings = wait_for(
+                lambda: _doctor_codes("prefixes-rejected"), 30, "the doctor's prefixes-rejected"
+            )
+            [finding] = [f for f in findings if f"Node {node.name}" in f["objects"]]
+            assert node.name in finding["title"]
+            assert "maximum-prefix" in finding["fix"]
+            human = _doctor()
+            assert human.returncode == 2 and "prefixes-rejected" in human.stdout
+            print(f"\n$ ironlb doctor   # ToR: neighbor {node.ipv4} maximum-prefix 1\n"
+                  f"{human.stdout}")  # fmt: skip
+        finally:
+            _max_prefix(node.ipv4, on=False)
+
+        def established() -> bool:
+            state, _ = _tor_prefixes(node.ipv4)
+            if "PfxCt" in state:  # FRR keeps an overflowed neighbor down until cleared
+                _tor(f"clear bgp {node.ipv4}")
+            return state == "Established"
+
+        wait_for(established, 60, f"the ToR's session with {node.ipv4} to be Established")
+    finally:
+        if created is not None:
+            meta = created["metadata"]
+            kubectl("delete", "svc", "-n", meta["namespace"], meta["name"], "--wait=false")
+    wait_for(_all_up_with_bfd, 60, "all sessions Established with BFD Up")
+    assert _tor("show running-config") == running  # as the tor_bgp role left it
+
+
 def test_check_mode_with_diff_predicts_no_change(lab: Layout) -> None:
     result = rollout.run_playbook(lab, "site.yml", "bgp", extra=["--check", "--diff"])
     assert result.ok, "\n".join(result.tail)
@@ -375,6 +566,9 @@ def test_reset_removes_ironlb_and_the_peering(lab: Layout) -> None:
         check=True,
     ).stdout
     assert "neighbor 198.51.100.11" not in running
+    assert "profile ironlb" not in running  # the ToR's BFD profile went with the peering
+    gone = kubectl("get", "bgppeers,bfdprofiles", "-n", "metallb-system", "-o", "json")
+    assert json.loads(gone)["items"] == []
 
 
 def test_lab_down_leaves_no_namespace_or_process(lab: Layout) -> None:
