@@ -8,7 +8,9 @@ import sys
 from collections.abc import Sequence
 
 from ironlb.aio import install_signal_handlers
+from ironlb.emulator.access import MODES
 from ironlb.emulator.emulator import DEFAULT_SERVICE_CIDRS, Emulator
+from ironlb.emulator.errors import ApiError
 from ironlb.log import configure_logging, get_logger
 
 log = get_logger("emulator")
@@ -36,7 +38,26 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         metavar="SECONDS",
         help="with --state, also save every SECONDS when something changed (0: only on stop)",
     )
-    parser.add_argument("--token", help="require this bearer token (default: no auth)")
+    parser.add_argument(
+        "--token",
+        help="require this bearer token (default: no auth; with --authorization rbac: a random"
+        " admin token, written to --kubeconfig)",
+    )
+    parser.add_argument(
+        "--authorization",
+        choices=MODES,
+        default="allow-all",
+        help="allow-all (default) or rbac: authenticate admin and ServiceAccount tokens and"
+        " enforce the stored Roles/ClusterRoles/bindings",
+    )
+    parser.add_argument(
+        "--sa-kubeconfig",
+        action="append",
+        default=[],
+        metavar="NS/NAME=PATH",
+        help="after start, mint a token for ServiceAccount NS/NAME (e.g. from a --crds"
+        " manifest) and write a kubeconfig using it to PATH; repeatable",
+    )
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a self-signed cert")
     parser.add_argument("--history", type=int, default=1000, help="watch history length")
     parser.add_argument(
@@ -61,10 +82,25 @@ async def serve(args: argparse.Namespace) -> int:
         state_file=args.state,
         crd_dirs=args.crds,
         autosave_interval=args.autosave,
+        authorization=args.authorization,
     )
     await emulator.start()
     if args.kubeconfig:
         emulator.write_kubeconfig(args.kubeconfig)
+    for spec in args.sa_kubeconfig:
+        account, _, path = spec.partition("=")
+        namespace, _, name = account.partition("/")
+        if not (namespace and name and path):
+            log.error("emulator.bad_argument", argument="--sa-kubeconfig", value=spec)
+            await emulator.stop()
+            return 2
+        try:
+            token = emulator.service_account_token(namespace, name)
+        except ApiError as exc:
+            log.error("emulator.sa_kubeconfig_failed", account=account, reason=exc.message)
+            await emulator.stop()
+            return 2
+        emulator.write_kubeconfig(path, token)
     log.info("emulator.ready", url=emulator.url, kubeconfig=args.kubeconfig or "")
     done = asyncio.Event()
 

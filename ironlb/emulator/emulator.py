@@ -10,6 +10,7 @@ import asyncio
 import base64
 import json
 import os
+import secrets
 import ssl
 import tempfile
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from ironlb.emulator.access import AccessControl
 from ironlb.emulator.allocators import ServiceHook
 from ironlb.emulator.crd import CRD_KEY, CrdHook, type_from_crd
 from ironlb.emulator.defaults import DefaultsHook
@@ -43,7 +45,10 @@ class Emulator:
         crd_dirs: tuple[str | os.PathLike[str], ...] | list[str | os.PathLike[str]] = (),
         bookmark_interval: float = 1.0,
         autosave_interval: float = 0.0,
+        authorization: str = "allow-all",
     ) -> None:
+        if authorization == "rbac" and token is None:
+            token = secrets.token_urlsafe(32)  # the admin (system:masters) credential
         self.host, self.port, self.token, self.tls = host, port, token, tls
         self.state_file = Path(state_file) if state_file else None
         self.crd_dirs = [Path(d) for d in crd_dirs]
@@ -51,7 +56,8 @@ class Emulator:
         self.services = ServiceHook(list(service_cidrs), node_port_range)
         self.crds = CrdHook(self.store.register, self._drop_crd)
         self.store.hooks = [DefaultsHook(), self.services, self.crds]
-        self.server = ApiServer(self.store, self.crds, token, bookmark_interval)
+        self.access = AccessControl(self.store, authorization, token)
+        self.server = ApiServer(self.store, self.crds, token, bookmark_interval, access=self.access)
         self._runner: web.AppRunner | None = None
         self._ca_pem: bytes | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -171,28 +177,45 @@ class Emulator:
         ctx.load_cert_chain(str(cert), str(key))
         return ctx
 
-    def kubeconfig(self) -> Obj:
-        cluster: Obj = {"server": self.url}
-        if self._ca_pem is not None:
-            cluster["certificate-authority-data"] = base64.b64encode(self._ca_pem).decode()
-        user: Obj = {"token": self.token} if self.token else {}
-        return {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "emulator", "cluster": cluster}],
-            "users": [{"name": "emulator", "user": user}],
-            "contexts": [
-                {"name": "emulator", "context": {"cluster": "emulator", "user": "emulator"}}
-            ],
-            "current-context": "emulator",
-            "preferences": {},
-        }
+    def kubeconfig(self, token: str | None = None) -> Obj:
+        """The admin kubeconfig, or one carrying `token` (e.g. a ServiceAccount's)."""
+        ca = base64.b64encode(self._ca_pem).decode() if self._ca_pem is not None else None
+        return kubeconfig_dict(self.url, token or self.token, ca)
 
-    def write_kubeconfig(self, path: str | os.PathLike[str]) -> Path:
-        out = Path(path)
-        out.write_text(yaml.safe_dump(self.kubeconfig(), sort_keys=False))
-        out.chmod(0o600)
-        return out
+    def write_kubeconfig(self, path: str | os.PathLike[str], token: str | None = None) -> Path:
+        return write_kubeconfig(path, self.kubeconfig(token))
+
+    def service_account_token(
+        self, namespace: str, name: str, expiration_seconds: int = 86400
+    ) -> str:
+        """Mint a token for an existing ServiceAccount, as its TokenRequest API does
+        (call on the emulator's loop; `EmulatorThread.service_account_kubeconfig` does)."""
+        body = {"spec": {"expirationSeconds": expiration_seconds}}
+        out = self.access.token_request(namespace, name, body, time.time())
+        return str(out["status"]["token"])
+
+
+def kubeconfig_dict(server: str, token: str | None, ca_data: str | None = None) -> Obj:
+    cluster: Obj = {"server": server}
+    if ca_data is not None:
+        cluster["certificate-authority-data"] = ca_data
+    user: Obj = {"token": token} if token else {}
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "emulator", "cluster": cluster}],
+        "users": [{"name": "emulator", "user": user}],
+        "contexts": [{"name": "emulator", "context": {"cluster": "emulator", "user": "emulator"}}],
+        "current-context": "emulator",
+        "preferences": {},
+    }
+
+
+def write_kubeconfig(path: str | os.PathLike[str], config: Obj) -> Path:
+    out = Path(path)
+    out.write_text(yaml.safe_dump(config, sort_keys=False))
+    out.chmod(0o600)
+    return out
 
 
 class EmulatorThread:
@@ -232,6 +255,17 @@ class EmulatorThread:
 
     def write_kubeconfig(self, path: str | os.PathLike[str]) -> Path:
         return self.emulator.write_kubeconfig(path)
+
+    def service_account_kubeconfig(
+        self,
+        namespace: str,
+        name: str,
+        path: str | os.PathLike[str],
+        expiration_seconds: int = 86400,
+    ) -> Path:
+        """Write a kubeconfig authenticating as ServiceAccount namespace/name."""
+        token = self.call(self.emulator.service_account_token, namespace, name, expiration_seconds)
+        return self.emulator.write_kubeconfig(path, token)
 
     def __enter__(self) -> EmulatorThread:
         return self.start()

@@ -28,9 +28,11 @@ from ironlb.emulator import (
     tables,
     watch,
 )
+from ironlb.emulator.access import AccessControl
 from ironlb.emulator.builtin import ResourceType
 from ironlb.emulator.crd import CrdHook
 from ironlb.emulator.errors import ApiError
+from ironlb.emulator.rbac import User
 from ironlb.emulator.selectors import field_matcher, label_matcher
 from ironlb.emulator.store import Obj, Store, WatchEvent, obj_key
 from ironlb.emulator.wire import (
@@ -45,6 +47,7 @@ from ironlb.emulator.wire import (
 from ironlb.log import get_logger
 
 log = get_logger("emulator")
+USER = web.RequestKey("user", User)
 PATCH_TYPES = (
     "application/json-patch+json",
     "application/merge-patch+json",
@@ -92,10 +95,12 @@ class ApiServer:
         token: str | None = None,
         bookmark_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
+        access: AccessControl | None = None,
     ) -> None:
         self.store = store
         self.crd_hook = crd_hook
         self.token = token
+        self.access = access or AccessControl(store, "allow-all", token)
         self.bookmark_interval = bookmark_interval
         self.clock = clock
         self.address = "127.0.0.1:0"
@@ -185,10 +190,10 @@ class ApiServer:
         raise errors.path_not_found(path)
 
     def _authorize(self, request: web.Request) -> None:
-        if self.token is None:
-            return
-        if request.headers.get("Authorization", "") != f"Bearer {self.token}":
-            raise errors.unauthorized()
+        """Authenticate and (in rbac mode) authorize before routing, as the real filters do."""
+        request[USER] = self.access.check(
+            request.method, request.path, request.query, request.headers, self.clock()
+        )
 
     def _openapi(self, rest: list[str]) -> web.Response:
         types = list(self.store.types.values())
@@ -225,7 +230,8 @@ class ApiServer:
         status_ok = sub == "status" and rt.status_subresource
         finalize_ok = sub == "finalize" and rt.key == ("", "namespaces")
         scale_ok = sub == "scale" and rt.key in scale.SCALABLE
-        if sub and not (status_ok or finalize_ok or scale_ok):
+        token_ok = sub == "token" and rt.key == ("", "serviceaccounts")
+        if sub and not (status_ok or finalize_ok or scale_ok or token_ok):
             raise errors.path_not_found(sub)
         srt = self.store.types[rt.shares] if rt.shares else rt
         return Target(rt, srt, version, namespace, name, sub, watch_path)
@@ -251,6 +257,8 @@ class ApiServer:
             raise errors.method_not_allowed()
         if t.subresource == "scale":
             return await self._scale(request, t)
+        if t.subresource == "token":
+            return await self._token(request, t)
         if method == "GET":
             obj = self._out(t, self.store.get(t.srt, t.namespace, t.name))
             if wants_table(request):
@@ -397,17 +405,11 @@ class ApiServer:
         return respond(self._out(t, obj), 201, self._warnings())
 
     async def _review(self, request: web.Request, t: Target) -> web.Response:
-        """Access reviews: everything is allowed (the emulator enforces no RBAC)."""
-        ctype = request.headers.get("Content-Type", "")
-        body = {} if "protobuf" in ctype else (await self._body(request) or {})
-        if t.rt.kind == "SelfSubjectRulesReview":
-            status = {
-                "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
-                "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
-                "incomplete": False,
-            }
-        else:
-            status = {"allowed": True, "reason": "the emulator enforces no RBAC"}
+        """Access reviews, answered by the access control (the RBAC evaluator or allow-all)."""
+        body = await self._body(request) or {}
+        if not isinstance(body, dict):
+            raise errors.bad_request("the body of the request must be a JSON object")
+        status = self.access.review_status(t.rt.kind, body, request[USER])
         out = {
             **body,
             "apiVersion": t.rt.api_version(t.version),
@@ -415,6 +417,14 @@ class ApiServer:
             "metadata": {"creationTimestamp": None},
             "status": status,
         }
+        return respond(out, 201)
+
+    async def _token(self, request: web.Request, t: Target) -> web.Response:
+        """TokenRequest (authentication.k8s.io/v1) on a ServiceAccount."""
+        if request.method != "POST":
+            raise errors.method_not_allowed()
+        body = await self._body(request)
+        out = self.access.token_request(t.namespace, t.name, body, self.clock())
         return respond(out, 201)
 
     async def _update(self, request: web.Request, t: Target) -> web.Response:
