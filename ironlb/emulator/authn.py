@@ -62,6 +62,24 @@ class Authenticator:
             raise errors.unauthorized()  # the ServiceAccount was deleted (or recreated)
         return service_account_user(issued.namespace, issued.name, issued.uid)
 
+    def export(self) -> list[Obj]:
+        """The issued tokens, for the state file (so a restarted emulator keeps them)."""
+        return [
+            {
+                "token": t,
+                "namespace": i.namespace,
+                "name": i.name,
+                "uid": i.uid,
+                "expires": i.expires,
+            }
+            for t, i in self._tokens.items()
+        ]
+
+    def restore(self, tokens: list[Obj]) -> None:
+        for t in tokens:
+            issued = IssuedToken(t["namespace"], t["name"], t["uid"], float(t["expires"]))
+            self._tokens[str(t["token"])] = issued
+
     def token_request(self, namespace: str, name: str, body: Obj | None, now: float) -> Obj:
         """Answer a TokenRequest for an existing ServiceAccount (201 body)."""
         sa = self.lookup_sa(namespace, name)

@@ -47,6 +47,7 @@ class Emulator:
         autosave_interval: float = 0.0,
         authorization: str = "allow-all",
     ) -> None:
+        self._explicit_token = token is not None
         if authorization == "rbac" and token is None:
             token = secrets.token_urlsafe(32)  # the admin (system:masters) credential
         self.host, self.port, self.token, self.tls = host, port, token, tls
@@ -148,7 +149,13 @@ class Emulator:
     # ---- state -----------------------------------------------------------------------
     def save_state(self, path: str | os.PathLike[str]) -> None:
         tmp = Path(f"{path}.tmp")
-        tmp.write_text(json.dumps(self.store.snapshot()))
+        data = self.store.snapshot()
+        if self.access.authn is not None:
+            # rbac mode: the admin and ServiceAccount tokens survive a restart (file is 0600)
+            data["auth"] = {"adminToken": self.token, "tokens": self.access.authn.export()}
+            tmp.touch(mode=0o600)
+            tmp.chmod(0o600)
+        tmp.write_text(json.dumps(data))
         tmp.replace(path)
 
     def _load_state(self, data: dict[str, Any]) -> None:
@@ -158,6 +165,11 @@ class Emulator:
                 self.store.register(type_from_crd(entry["object"]))
         self.store.restore(data)
         self.services.rebuild(list(self.store.items(("", "services"))))
+        auth = data.get("auth")
+        if auth and self.access.authn is not None:
+            if not self._explicit_token:
+                self.token = self.access.token = self.access.authn.admin_token = auth["adminToken"]
+            self.access.authn.restore(auth.get("tokens", []))
 
     # ---- TLS and kubeconfig ----------------------------------------------------------
     def _ssl_context(self) -> ssl.SSLContext | None:

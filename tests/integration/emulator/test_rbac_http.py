@@ -365,3 +365,31 @@ def test_allow_all_mode_is_unchanged(apiserver: RunningApiserver, tmp_path: Path
     assert review.status.allowed is True
     sa_kc = apiserver.thread.service_account_kubeconfig("default", "x", tmp_path / "x")
     assert client.CoreV1Api(client_for(sa_kc)).list_namespaced_secret("default").items == []
+
+
+def test_tokens_survive_a_restart_with_state(tmp_path: Path) -> None:
+    # plain HTTP: a TLS emulator makes a new certificate at every start
+    server = start_apiserver(tmp_path, [], authorization="rbac")
+    try:
+        admin = client.CoreV1Api(server.api_client())
+        admin.create_namespace({"metadata": {"name": NS}})
+        admin.create_namespaced_service_account(NS, {"metadata": {"name": "ironlb-speaker"}})
+        sa_kc = speaker_kubeconfig(server, tmp_path)
+        server.restart(keep_state=True)
+        # the admin kubeconfig written before the restart and the minted token still work
+        admin = client.CoreV1Api(client_for(server.kubeconfig))
+        assert admin.read_namespace(NS).metadata.name == NS
+        sa = client.CoreV1Api(client_for(sa_kc))
+        with pytest.raises(ApiException) as denied:
+            sa.list_namespaced_secret(NS)
+        assert denied.value.status == 403  # authenticated: the token is still known
+        assert (
+            oct(Path(server.kubeconfig).with_name("restart-state.json").stat().st_mode)[-3:]
+            == "600"
+        )
+        server.restart(keep_state=False)
+        with pytest.raises(ApiException) as gone:
+            sa.list_namespaced_secret(NS)
+        assert gone.value.status == 401
+    finally:
+        server.close()
