@@ -320,10 +320,11 @@ def l2_concentration(snap: Snapshot, opts: Options) -> Iterator[Finding]:
 def bgp_sessions(snap: Snapshot, opts: Options) -> Iterator[Finding]:
     for state in snap.of("BGPSessionState"):
         yield from _session_findings(state)
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, str, str]] = set()
     for event in snap.of("Event"):
         reason = event.get("reason", "")
-        key = (reason, _involved(event), event.get("message", ""))
+        host = (event.get("source") or {}).get("host", "")
+        key = (reason, _involved(event), event.get("message", ""), host)
         if reason not in BGP_EVENTS or key in seen:
             continue
         seen.add(key)
@@ -354,7 +355,10 @@ def _session_findings(state: dict) -> Iterator[Finding]:
             ERR,
             f"BFD session {peer} is {bfd}",
             objects,
-            "A BFD down takes the BGP session down with it.",
+            "BGP came back over TCP but BFD is still down: a link or node failure on this path "
+            "is now noticed only when the hold timer expires."
+            if bgp == "Established"
+            else "A BFD down takes the BGP session down with it.",
             "Check the BFDProfile timers and that the router runs BFD for this neighbor.",
         )
 

@@ -195,6 +195,9 @@ def test_bgp_session_state() -> None:
     )
     state["status"]["bgpStatus"] = "Established"
     assert "bgp-session-down" not in codes([*HEALTHY, state])
+    state["status"]["bfdStatus"] = "Down"  # BGP back over TCP, BFD still down
+    [bfd] = codes([*HEALTHY, state])["bfd-down"]
+    assert "hold timer" in bfd.why
 
 
 def test_router_refusing_our_prefixes_is_an_error_with_the_switch_fix() -> None:
@@ -205,6 +208,9 @@ def test_router_refusing_our_prefixes_is_an_error_with_the_switch_fix() -> None:
     assert "maximum-prefix" in finding.fix and "MAX_PREFIXES" in finding.why
     down = o.event("BGPPeer", "tor", "BGPSessionDown", "session down", source={"host": "node1"})
     assert codes([*HEALTHY, down])["bgp-event"][0].title.startswith("BGPSessionDown on node node1")
+    # The same message from two nodes is two findings: each node has its own session.
+    other = {**down, "source": {"host": "node2"}}
+    assert len(codes([*HEALTHY, down, other, dict(down)])["bgp-event"]) == 2
 
 
 @pytest.mark.parametrize(("strict", "expected"), [(False, True), (True, False)])
