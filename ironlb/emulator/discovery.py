@@ -73,6 +73,18 @@ def resource_list(types: Iterable[ResourceType], group: str, version: str) -> Ob
                     "verbs": ["get", "patch", "update"],
                 }
             )
+        if rt.key == ("", "serviceaccounts"):
+            resources.append(
+                {
+                    "name": "serviceaccounts/token",
+                    "singularName": "",
+                    "namespaced": True,
+                    "group": "authentication.k8s.io",
+                    "version": "v1",
+                    "kind": "TokenRequest",
+                    "verbs": ["create"],
+                }
+            )
         if rt.status_subresource:
             resources.append(
                 {

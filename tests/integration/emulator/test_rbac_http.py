@@ -116,6 +116,13 @@ def test_token_request_mints_a_service_account_token(
     rbac_server: RunningApiserver, tmp_path: Path
 ) -> None:
     core = client.CoreV1Api(rbac_server.api_client())
+    listed = core.get_api_resources().resources
+    token_res = next(r for r in listed if r.name == "serviceaccounts/token")
+    assert (token_res.kind, token_res.group, token_res.verbs) == (
+        "TokenRequest",
+        "authentication.k8s.io",
+        ["create"],
+    )
     with pytest.raises(ApiException) as missing:
         core.create_namespaced_service_account_token("nobody", NS, {"spec": {}})
     assert missing.value.status == 404
