@@ -121,6 +121,12 @@ def _up(layout: Layout, state: LabState, step: Step) -> None:
         str(layout.kubeconfig),
         "--state",
         str(layout.state_dir / "emulator-state.json"),
+        # RBAC enforced, as on a real cluster: pods get their ServiceAccount's token, so the
+        # rollout proves the ironlb role's least-privilege RBAC is enough (and kubectl sends
+        # bearer tokens only over HTTPS).
+        "--authorization",
+        "rbac",
+        "--tls",
     ]
     if CRDS.is_dir():
         argv += ["--crds", str(CRDS)]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ironlb.emulator.kubeconfig import service_account_kubeconfig
 from ironlb.lab.layout import Layout, Node
 from ironlb.lab.podspec import Launch, Lookup, PodSpecError, launches
 from ironlb.lab.shell import LabError, ip_batch, run
@@ -51,6 +52,7 @@ class PodRun:
     containers: dict[str, Container] = field(default_factory=dict)
     forwarder: subprocess.Popen[bytes] | None = None
     error: str | None = None
+    kubeconfig: Path | None = None  # the pod's ServiceAccount credentials
 
 
 def _now_rfc3339() -> str:
@@ -115,6 +117,8 @@ class Kubelet:
             if run_.own_netns:
                 self._setup_pod_network(run_)
             specs = launches(pod, lookup, run_.ip, self.node.ipv4, self.bin_dir)
+            if any(s.ironlb for s in specs):
+                run_.kubeconfig = self._service_account_kubeconfig(pod, ready_dir)
             if run_.own_netns and any(s.ironlb for s in specs):
                 run_.forwarder = self._start_forwarder(run_.netns)
             for spec in specs:
@@ -123,6 +127,18 @@ class Kubelet:
                 self._start_container(run_, container, now)
         except (PodSpecError, LabError, OSError) as exc:
             run_.error = str(exc)
+
+    def _service_account_kubeconfig(self, pod: Obj, ready_dir: Path) -> Path:
+        """What a kubelet projects into the pod: a token for its ServiceAccount (TokenRequest),
+        here as a kubeconfig, so ironlb runs with exactly the rights the role gave it."""
+        ns = pod["metadata"]["namespace"]
+        account = pod.get("spec", {}).get("serviceAccountName") or "default"
+        path = ready_dir / "kubeconfig"
+        try:
+            service_account_kubeconfig(str(self.layout.kubeconfig), ns, account, path)
+        except (OSError, KeyError, ValueError) as exc:  # urllib's HTTPError is an OSError
+            raise LabError(f"serviceaccount {ns}/{account}: no token: {exc}") from None
+        return path
 
     def _setup_pod_network(self, run_: PodRun) -> None:
         layout, node = self.layout, self.node
@@ -191,7 +207,7 @@ class Kubelet:
         env = {
             **os.environ,
             **spec.env,
-            "KUBECONFIG": str(self.layout.kubeconfig),
+            "KUBECONFIG": str(run_.kubeconfig or self.layout.kubeconfig),
             "PYTHONUNBUFFERED": "1",
         }
         log = (run_.ready_dir / f"{spec.container}.log").open("ab")

@@ -10,10 +10,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -556,6 +560,37 @@ def test_a_router_refusing_the_prefixes_is_reported(lab: Layout) -> None:
             kubectl("delete", "svc", "-n", meta["namespace"], meta["name"], "--wait=false")
     wait_for(_all_up_with_bfd, 60, "all sessions Established with BFD Up")
     assert _tor("show running-config") == running  # as the tor_bgp role left it
+
+
+def _pod_dir(pod: dict) -> Path:
+    meta = pod["metadata"]
+    node = pod["spec"]["nodeName"]
+    return LAYOUT.state_dir / "pods" / node / f"{meta['namespace']}_{meta['name']}"
+
+
+def test_ironlb_runs_with_only_its_service_accounts_rights(lab: Layout) -> None:
+    """The lab's API enforces RBAC and its kubelet hands pods their ServiceAccount's token:
+    everything above ran with the role's least-privilege RBAC, and nothing was refused."""
+    pods = json.loads(kubectl("get", "pods", "-n", "metallb-system", "-o", "json"))["items"]
+    accounts = {p["spec"].get("serviceAccountName") for p in pods}
+    assert accounts == {"ironlb-controller", "ironlb-speaker"}
+    for pod in pods:
+        where = _pod_dir(pod)
+        kubeconfig = where / "kubeconfig"
+        can = subprocess.run(
+            ["kubectl", "--kubeconfig", str(kubeconfig), "auth", "can-i", "patch", "services"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        controller = pod["spec"]["serviceAccountName"] == "ironlb-controller"
+        assert can.stdout.strip() == ("yes" if controller else "no"), can.stderr
+        logs = "".join(f.read_text(errors="replace") for f in where.glob("*.log"))
+        assert logs and "Forbidden" not in logs and " 403" not in logs, pod["metadata"]["name"]
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    url = f"https://127.0.0.1:{LAYOUT.api_port}/api/v1/secrets"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url, context=ctx, timeout=10)  # no credentials
+    assert refused.value.code == 401
 
 
 def test_check_mode_with_diff_predicts_no_change(lab: Layout) -> None:
