@@ -25,7 +25,7 @@ def service_causes(spec: Obj, old: Obj | None) -> list[errors.Cause]:
         causes.append(errors.field_required("spec.ports"))
     names: set[str] = set()
     for i, port in enumerate(ports):
-        causes += _port_causes(i, port, names)
+        causes += _port_causes(i, port, names, named=len(ports) > 1)
     policy = spec.get("externalTrafficPolicy")
     if policy is not None and policy not in ("Cluster", "Local"):
         causes.append(
@@ -37,13 +37,12 @@ def service_causes(spec: Obj, old: Obj | None) -> list[errors.Cause]:
     return causes
 
 
-def _port_causes(i: int, port: Obj, names: set[str]) -> list[errors.Cause]:
+def _port_causes(i: int, port: Obj, names: set[str], named: bool) -> list[errors.Cause]:
     causes = []
     path = f"spec.ports[{i}]"
     name = port.get("name", "")
-    # The real server also requires names once a Service has two or more ports
-    # ("spec.ports[i].name: Required value"); not enforced yet because a teammate's test
-    # (tests/integration/kube/test_client.py) patches in an unnamed second port.
+    if named and not name:  # as kube-apiserver: two or more ports must all be named
+        causes.append(errors.field_required(f"{path}.name"))
     if name:
         if name in names:
             causes.append(errors.field_duplicate(f"{path}.name", name))

@@ -133,6 +133,11 @@ def test_type_change_releases_node_ports(apiserver) -> None:
             "FieldValueDuplicate",
         ),
         (
+            {"ports": [{"port": 80, "name": "http"}, {"port": 443}]},
+            "spec.ports[1].name",
+            "FieldValueRequired",
+        ),
+        (
             {"ports": [{"port": 80, "protocol": "ICMP"}]},
             "spec.ports[0].protocol",
             "FieldValueNotSupported",

@@ -29,7 +29,10 @@ def kube_for(server, **kw) -> Kube:
 def svc(name: str, ns: str = "default") -> dict:
     return {
         "metadata": {"name": name, "namespace": ns},
-        "spec": {"type": "LoadBalancer", "ports": [{"port": 80, "protocol": "TCP"}]},
+        "spec": {
+            "type": "LoadBalancer",
+            "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
+        },
     }
 
 
@@ -54,7 +57,7 @@ def test_crud_and_typed_errors(apiserver) -> None:
     assert kube.patch(SERVICES, "web", ops, "default", patch_type="json")["metadata"][
         "annotations"
     ] == {"x": "1"}
-    strategic = {"spec": {"ports": [{"port": 443, "protocol": "TCP"}]}}
+    strategic = {"spec": {"ports": [{"name": "https", "port": 443, "protocol": "TCP"}]}}
     ports = kube.patch(SERVICES, "web", strategic, "default", patch_type="strategic")["spec"]
     assert sorted(p["port"] for p in ports["ports"]) == [80, 443]
 
