@@ -87,9 +87,13 @@ def test_controller_works_with_only_its_service_account(lab: RbacLab) -> None:
         return None if status.get("assignedIPv4") == 1 else f"pool status {status}"
 
     wait_until(pool_status, 15, interval=0.2)
-    events = lab.admin.list(EVENTS, "default")["items"]
-    reasons = {e.get("reason") for e in events if e["involvedObject"]["name"] == "web"}
-    assert "IPAllocated" in reasons, reasons
+
+    def allocated_event() -> str | None:  # Events are written in the background
+        events = lab.admin.list(EVENTS, "default")["items"]
+        reasons = {e.get("reason") for e in events if e["involvedObject"]["name"] == "web"}
+        return None if "IPAllocated" in reasons else f"Event reasons so far: {reasons}"
+
+    wait_until(allocated_event, 15, interval=0.2)
     lease = lab.admin.get(LEASES, "ironlb-controller", NS)
     assert lease["spec"]["holderIdentity"] == "controller-0"
     assert forbidden_lines(lab.log("controller")) == []
@@ -101,8 +105,9 @@ def test_speaker_works_with_only_its_service_account(lab: RbacLab) -> None:
     def reported() -> str | None:
         if lab.speaker is not None and not lab.speaker.alive:
             return f"speaker exited:\n{lab.log('speaker')[-3000:]}"
-        l2 = lab.admin.list(SERVICEL2STATUSES, NS)["items"]
-        sessions = lab.admin.list(BGPSESSIONSTATES, NS)["items"]
+        # Created first, status patched a moment later: wait for the status too.
+        l2 = [o for o in lab.admin.list(SERVICEL2STATUSES, NS)["items"] if o.get("status")]
+        sessions = [o for o in lab.admin.list(BGPSESSIONSTATES, NS)["items"] if o.get("status")]
         if not l2:
             return "no ServiceL2Status yet"
         if not sessions:
