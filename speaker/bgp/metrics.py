@@ -46,6 +46,14 @@ class BgpMetrics:
             ["peer", "reason"],
             registry=reg,
         )
+        # By RFC 4271 code/subcode: 6/1 (maximum prefixes) and 3/* (UPDATE errors) mean the
+        # router refuses what we announce; kept per peer until the process restarts.
+        self.notifications_received = Counter(
+            "ironlb_speaker_bgp_notifications_received",
+            "NOTIFICATION messages received from the peer, by error code and subcode",
+            ["peer", "code", "subcode"],
+            registry=reg,
+        )
         self.bfd_up = Gauge(
             "ironlb_speaker_bfd_session_up",
             "1 if the BFD session with the peer is Up",

@@ -246,6 +246,9 @@ class PeerRunner:
         self._report_down(ev)
         if self.metrics is not None:
             self.metrics.session_down.labels(self.name, ev.reason.value).inc()
+            if note is not None and ev.reason is DownReason.NOTIFICATION_RECEIVED:
+                codes = (str(note.code), str(note.subcode))
+                self.metrics.notifications_received.labels(self.name, *codes).inc()
         proto, self._proto = self._proto, None
         if proto is not None and proto.transport is not None:
             proto.transport.close()

@@ -32,7 +32,7 @@ def test_promtool_check_rules() -> None:
         [PROMTOOL, "check", "rules", str(RULES_FILE)], capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "SUCCESS: 7 rules found" in out.stdout
+    assert "SUCCESS: 8 rules found" in out.stdout
 
 
 @needs_promtool

@@ -119,13 +119,19 @@ async def test_established_then_the_router_drops_the_neighbor() -> None:
 
 async def test_wrong_peer_asn_names_the_open_error() -> None:
     tor, rec = await _tor(peer_asn=64999), Recorder()
-    node = _node(rec)
+    registry = CollectorRegistry()
+    node = BgpManager(
+        "node", LOG, BgpMetrics(registry), router_id="198.51.100.11", on_event=rec.event
+    )
     want = PeerDesired("tor", 64513, 64512, "127.0.0.1", peer_port=tor.listen_port or 0)
     try:
         await node.apply(BgpDesired({"tor": want}))
         await async_wait_until(lambda: None if node.session_states()["tor"].last_down else 1, 10)
         assert "OPEN_MESSAGE/BAD_PEER_AS (2/2)" in node.session_states()["tor"].last_down
         assert rec.events and rec.events[0][1] == "BGPSessionDown"
+        labels = {"peer": "tor", "code": "2", "subcode": "2"}
+        name = "ironlb_speaker_bgp_notifications_received_total"
+        assert (registry.get_sample_value(name, labels) or 0) >= 1
     finally:
         await node.shutdown()
         await tor.shutdown()
