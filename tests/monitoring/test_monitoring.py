@@ -69,5 +69,7 @@ def test_dashboard_queries_only_ironlb_metrics() -> None:
             "node",
             "peer",
             "reason",
+            "code",
+            "subcode",
         }
         assert names and all(n.startswith("ironlb_") for n in names), (expr, names)
