@@ -20,7 +20,7 @@ system-packages:
 venv:
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,rollout,lab]'
 
 test: $(BIN)/pytest
 	$(BIN)/ruff check .

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from ironlb.lab.layout import DEFAULT_PREFIX, Layout
+if TYPE_CHECKING:
+    from ironlb.lab.layout import Layout
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    # The lab is not part of the image (tools/images/build leaves ironlb.lab out): no
+    # `lab` command there, and nothing of the lab imported until a lab command runs.
+    if importlib.util.find_spec("ironlb.lab") is None:
+        return
     lab = subparsers.add_parser("lab", help="build, run and remove the namespace lab")
-    lab.add_argument("--prefix", default=DEFAULT_PREFIX, help=argparse.SUPPRESS)
+    lab.add_argument("--prefix", default=None, help=argparse.SUPPRESS)
     lab.add_argument("--state-dir", default=None, help=argparse.SUPPRESS)
     sub = lab.add_subparsers(dest="lab_command", metavar="ACTION")
     up = sub.add_parser("up", help="build the lab (and with --rollout run site.yml against it)")
@@ -33,7 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _layout(args: argparse.Namespace) -> Layout:
-    return Layout.for_prefix(args.prefix, Path(args.state_dir) if args.state_dir else None)
+    from ironlb.lab.layout import DEFAULT_PREFIX, Layout
+
+    state_dir = Path(args.state_dir) if args.state_dir else None
+    return Layout.for_prefix(args.prefix or DEFAULT_PREFIX, state_dir)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
