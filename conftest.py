@@ -1,6 +1,6 @@
 """Root conftest: loads the shared pytest plugins (fixtures) each area owns."""
 
 pytest_plugins = [
-    "tests.plugins.emulator",
+    "tests.plugins.kubeapi",
     "tests.plugins.netns",
 ]

@@ -1,4 +1,5 @@
-"""Run controllers in-process against the emulator and drive it with the real client."""
+"""Run controllers in-process against the real kube-apiserver and drive it with the real
+client."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from ironlb.kube.resources import (
     EVENTS,
     IPADDRESSPOOLS,
     L2ADVERTISEMENTS,
-    NAMESPACES,
     SERVICES,
 )
 
@@ -23,17 +23,20 @@ Obj = dict[str, Any]
 
 
 class Cluster:
-    """The test's own client: creates objects and reads what the controller wrote."""
+    """The test's own client: creates objects and reads what the controller wrote.
 
-    def __init__(self, apiserver: Any) -> None:
+    Services, their Events and the other namespaced objects of a test go to ``ns`` (the
+    test's own namespace) unless a namespace is named.
+    """
+
+    def __init__(self, apiserver: Any, ns: str) -> None:
         self.apiserver = apiserver
+        self.ns = ns
         self.kube = Kube(apiserver.api_client())
         self.akube = AsyncKube(self.kube)
 
     async def namespace(self, name: str, labels: dict[str, str] | None = None) -> None:
-        body = {"metadata": {"name": name, "labels": labels or {}}}
-        with contextlib.suppress(Exception):
-            await self.akube.create(NAMESPACES, body)
+        await asyncio.to_thread(self.apiserver.ensure_namespace, name, labels)
 
     async def pool(self, name: str, *addresses: str, **spec: Any) -> Obj:
         body = {
@@ -61,13 +64,14 @@ class Cluster:
     async def service(
         self,
         name: str,
-        namespace: str = "default",
+        namespace: str | None = None,
         *,
         annotations: dict[str, str] | None = None,
         labels: dict[str, str] | None = None,
         ports: list[tuple[str, int]] | None = None,
         **spec: Any,
     ) -> Obj:
+        namespace = namespace or self.ns
         body = {
             "apiVersion": "v1",
             "kind": "Service",
@@ -88,10 +92,10 @@ class Cluster:
         }
         return await self.akube.create(SERVICES, body, namespace)
 
-    async def get_service(self, name: str, namespace: str = "default") -> Obj:
-        return await self.akube.get(SERVICES, name, namespace)
+    async def get_service(self, name: str, namespace: str | None = None) -> Obj:
+        return await self.akube.get(SERVICES, name, namespace or self.ns)
 
-    async def ips(self, name: str, namespace: str = "default") -> list[str]:
+    async def ips(self, name: str, namespace: str | None = None) -> list[str]:
         try:
             svc = await self.get_service(name, namespace)
         except NotFound:
@@ -99,11 +103,11 @@ class Cluster:
         ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
         return [i.get("ip") for i in ingress]
 
-    async def events(self, name: str, namespace: str = "default") -> list[Obj]:
-        listing = await self.akube.list(EVENTS, namespace)
+    async def events(self, name: str, namespace: str | None = None) -> list[Obj]:
+        listing = await self.akube.list(EVENTS, namespace or self.ns)
         return [e for e in listing["items"] if (e.get("involvedObject") or {}).get("name") == name]
 
-    async def reasons(self, name: str, namespace: str = "default") -> set[str]:
+    async def reasons(self, name: str, namespace: str | None = None) -> set[str]:
         return {e.get("reason") for e in await self.events(name, namespace)}
 
 

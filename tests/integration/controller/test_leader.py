@@ -18,13 +18,13 @@ FAST = {"lease_duration": 2.0, "renew_deadline": 1.5, "retry_period": 0.4, "lead
 
 
 @pytest.mark.slow
-async def test_standby_takes_over_when_leader_dies(apiserver_with_crds: Any) -> None:
-    c = Cluster(apiserver_with_crds)
+async def test_standby_takes_over_when_leader_dies(apiserver: Any, kube_namespace: str) -> None:
+    c = Cluster(apiserver, kube_namespace)
     await c.namespace(NS)
     await c.pool("p", "203.0.113.0/24")
     await c.l2("l2")
-    a, ta = await start_controller(apiserver_with_crds, identity="replica-a", **FAST)
-    b, tb = await start_controller(apiserver_with_crds, identity="replica-b", **FAST)
+    a, ta = await start_controller(apiserver, identity="replica-a", **FAST)
+    b, tb = await start_controller(apiserver, identity="replica-b", **FAST)
     try:
 
         async def one_leader() -> Any:
@@ -52,15 +52,15 @@ async def _rebuilt(app: Any) -> bool:
     return app.rebuilt.is_set()
 
 
-async def test_graceful_stop_hands_over_at_once(apiserver_with_crds: Any) -> None:
-    c = Cluster(apiserver_with_crds)
+async def test_graceful_stop_hands_over_at_once(apiserver: Any, kube_namespace: str) -> None:
+    c = Cluster(apiserver, kube_namespace)
     await c.namespace(NS)
     await c.pool("p", "203.0.113.0/24")
     await c.l2("l2")
     slow = {**FAST, "lease_duration": 30.0, "renew_deadline": 20.0, "retry_period": 0.4}
-    a, ta = await start_controller(apiserver_with_crds, identity="replica-a", **slow)
+    a, ta = await start_controller(apiserver, identity="replica-a", **slow)
     await wait_for(lambda: _rebuilt(a), 10, "first replica leads")
-    b, tb = await start_controller(apiserver_with_crds, identity="replica-b", **slow)
+    b, tb = await start_controller(apiserver, identity="replica-b", **slow)
     try:
         a.stop()  # graceful: releases the Lease
         await ta

@@ -21,7 +21,7 @@ COUNT = 150
 
 
 async def snapshot(c: Cluster) -> dict[str, list[str]]:
-    listing = await c.akube.list(SERVICES, "default")
+    listing = await c.akube.list(SERVICES, c.ns)
     out = {}
     for svc in listing["items"]:
         ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
@@ -31,12 +31,14 @@ async def snapshot(c: Cluster) -> dict[str, list[str]]:
 
 
 @pytest.mark.slow
-async def test_kill_mid_burst_then_restart_changes_nothing(apiserver_with_crds: Any) -> None:
-    c = Cluster(apiserver_with_crds)
+async def test_kill_mid_burst_then_restart_changes_nothing(
+    apiserver: Any, kube_namespace: str
+) -> None:
+    c = Cluster(apiserver, kube_namespace)
     await c.namespace(NS)
     await c.pool("p", "203.0.113.0/24", avoidBuggyIPs=True)
     await c.l2("l2")
-    app, task = await start_controller(apiserver_with_crds, identity="first")
+    app, task = await start_controller(apiserver, identity="first")
 
     async def burst() -> None:
         for i in range(COUNT):
@@ -53,7 +55,7 @@ async def test_kill_mid_burst_then_restart_changes_nothing(apiserver_with_crds: 
     assert 0 < len(before) < COUNT, "the kill should land mid-burst"
     await creating
 
-    app2, task2 = await start_controller(apiserver_with_crds, identity="second")
+    app2, task2 = await start_controller(apiserver, identity="second")
     try:
 
         async def all_assigned() -> dict[str, list[str]] | None:

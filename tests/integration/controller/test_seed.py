@@ -1,4 +1,4 @@
-"""The seed's hands-on, in the emulator: one pool, one L2Advertisement, one Service."""
+"""The seed's hands-on, on a real kube-apiserver: one pool, one L2Advertisement, one Service."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from typing import Any
 from tests.integration.controller.harness import NS, Cluster, running_controller, wait_for
 
 
-async def test_seed_hands_on_gets_first_address(apiserver_with_crds: Any) -> None:
-    c = Cluster(apiserver_with_crds)
+async def test_seed_hands_on_gets_first_address(apiserver: Any, kube_namespace: str) -> None:
+    c = Cluster(apiserver, kube_namespace)
     await c.namespace(NS)
     await c.pool("kind-pool", "172.18.255.200-172.18.255.250")
     await c.l2("kind-l2", "kind-pool")
-    async with running_controller(apiserver_with_crds):
+    async with running_controller(apiserver):
         await c.service("web")
         ips = await wait_for(lambda: c.ips("web"), what="web to get an address")
         assert ips == ["172.18.255.200"]
@@ -21,7 +21,7 @@ async def test_seed_hands_on_gets_first_address(apiserver_with_crds: Any) -> Non
         assert "IPAllocated" in await wait_for(lambda: c.reasons("web"), what="IPAllocated event")
 
 
-async def test_ironlb_controller_command_end_to_end(apiserver_with_crds: Any) -> None:
+async def test_ironlb_controller_command_end_to_end(apiserver: Any, kube_namespace: str) -> None:
     """The real `ironlb controller` process: assigns, serves /readyz, exits 0 on SIGTERM."""
     import asyncio
     import signal
@@ -30,7 +30,7 @@ async def test_ironlb_controller_command_end_to_end(apiserver_with_crds: Any) ->
 
     import aiohttp
 
-    c = Cluster(apiserver_with_crds)
+    c = Cluster(apiserver, kube_namespace)
     await c.namespace(NS)
     await c.pool("kind-pool", "172.18.255.200-172.18.255.250")
     await c.l2("kind-l2", "kind-pool")
@@ -42,7 +42,7 @@ async def test_ironlb_controller_command_end_to_end(apiserver_with_crds: Any) ->
         "-m",
         "controller",
         "--kubeconfig",
-        apiserver_with_crds.kubeconfig,
+        apiserver.kubeconfig,
         "--metrics-host",
         "127.0.0.1",
         "--metrics-port",

@@ -1,27 +1,12 @@
-"""MetalLB allocation semantics end to end: real client, emulator, in-process controller."""
+"""MetalLB allocation semantics end to end: real client, real kube-apiserver (dual-stack
+Service ranges), in-process controller."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from ironlb.kube.resources import EVENTS, IPADDRESSPOOLS, SERVICES
 from tests.integration.controller.harness import NS, Cluster, running_controller, wait_for
-from tests.plugins.emulator import CRD_DIR, start_apiserver
-
-
-@pytest.fixture
-def dual_stack_apiserver(tmp_path: Path) -> Iterator[Any]:
-    server = start_apiserver(
-        tmp_path, [CRD_DIR], service_cidrs=("198.19.128.0/17", "2001:db8:ffff::/112")
-    )
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 async def setup(c: Cluster) -> None:
@@ -30,13 +15,15 @@ async def setup(c: Cluster) -> None:
     await c.namespace("team-b")
 
 
-async def test_sharing_same_key_shares_and_port_clash_does_not(apiserver_with_crds: Any) -> None:
-    c = Cluster(apiserver_with_crds)
+async def test_sharing_same_key_shares_and_port_clash_does_not(
+    apiserver: Any, kube_namespace: str
+) -> None:
+    c = Cluster(apiserver, kube_namespace)
     await setup(c)
     await c.pool("p", "203.0.113.0/24")
     await c.l2("l2")
     share = {"metallb.io/allow-shared-ip": "dns"}
-    async with running_controller(apiserver_with_crds):
+    async with running_controller(apiserver):
         await c.service("dns-tcp", annotations=share, ports=[("TCP", 53)])
         await c.service("dns-udp", annotations=share, ports=[("UDP", 53)])
         await c.service("dns-tcp-2", annotations=share, ports=[("TCP", 53)])
@@ -57,13 +44,13 @@ async def test_sharing_same_key_shares_and_port_clash_does_not(apiserver_with_cr
         assert await c.ips("intruder") == []
 
 
-async def test_dual_stack_require_and_prefer(dual_stack_apiserver: Any) -> None:
-    c = Cluster(dual_stack_apiserver)
+async def test_dual_stack_require_and_prefer(apiserver: Any, kube_namespace: str) -> None:
+    c = Cluster(apiserver, kube_namespace)
     await setup(c)
     await c.pool("dual", "203.0.113.0/24", "2001:db8:1::/64")
     await c.pool("v6only", "2001:db8:2::/64", autoAssign=False)
     await c.l2("l2")
-    async with running_controller(dual_stack_apiserver):
+    async with running_controller(apiserver):
         await c.service("both", ipFamilies=["IPv4", "IPv6"], ipFamilyPolicy="RequireDualStack")
         await c.service("prefer6", ipFamilies=["IPv6", "IPv4"], ipFamilyPolicy="PreferDualStack")
         await c.service(
@@ -80,9 +67,9 @@ async def test_dual_stack_require_and_prefer(dual_stack_apiserver: Any) -> None:
 
 
 async def test_service_allocation_priority_namespaces_and_selectors(
-    apiserver_with_crds: Any,
+    apiserver: Any, kube_namespace: str
 ) -> None:
-    c = Cluster(apiserver_with_crds)
+    c = Cluster(apiserver, kube_namespace)
     await setup(c)
     await c.pool("general", "203.0.113.0/24")
     await c.pool(
@@ -104,7 +91,7 @@ async def test_service_allocation_priority_namespaces_and_selectors(
         serviceAllocation={"serviceSelectors": [{"matchLabels": {"role": "web"}}]},
     )
     await c.l2("l2")
-    async with running_controller(apiserver_with_crds):
+    async with running_controller(apiserver):
         for i in range(3):
             await c.service(f"a{i}", "team-a")
         await c.service("b", "team-b")
@@ -116,12 +103,12 @@ async def test_service_allocation_priority_namespaces_and_selectors(
         assert await wait_for(lambda: c.ips("w", "team-b")) == ["198.51.100.32"]
 
 
-async def test_explicit_ip_requests_and_reasons(apiserver_with_crds: Any) -> None:
-    c = Cluster(apiserver_with_crds)
+async def test_explicit_ip_requests_and_reasons(apiserver: Any, kube_namespace: str) -> None:
+    c = Cluster(apiserver, kube_namespace)
     await setup(c)
     await c.pool("p", "203.0.113.0/24")
     await c.l2("l2")
-    async with running_controller(apiserver_with_crds):
+    async with running_controller(apiserver):
         await c.service("first", loadBalancerIP="203.0.113.50")
         await c.service(
             "legacy", annotations={"metallb.universe.tf/loadBalancerIPs": "203.0.113.51"}
@@ -140,16 +127,16 @@ async def test_explicit_ip_requests_and_reasons(apiserver_with_crds: Any) -> Non
             assert reason in reasons, (name, reasons)
             assert await c.ips(name) == []
         # The taken address frees up: the waiting Service gets it.
-        await c.akube.delete(SERVICES, "first", "default")
+        await c.akube.delete(SERVICES, "first", c.ns)
         assert await wait_for(lambda: c.ips("second")) == ["203.0.113.50"]
 
 
-async def test_non_load_balancer_and_other_class(apiserver_with_crds: Any) -> None:
-    c = Cluster(apiserver_with_crds)
+async def test_non_load_balancer_and_other_class(apiserver: Any, kube_namespace: str) -> None:
+    c = Cluster(apiserver, kube_namespace)
     await setup(c)
     await c.pool("p", "203.0.113.7/32")
     await c.l2("l2")
-    async with running_controller(apiserver_with_crds):
+    async with running_controller(apiserver):
         await c.service("other", loadBalancerClass="example.com/other-lb")
         await c.service("mine")
         assert await wait_for(lambda: c.ips("mine")) == ["203.0.113.7"]
@@ -168,13 +155,15 @@ async def test_non_load_balancer_and_other_class(apiserver_with_crds: Any) -> No
         assert await c.ips("other") == []
 
 
-async def test_pool_shrunk_and_deleted_release_with_event(apiserver_with_crds: Any) -> None:
-    c = Cluster(apiserver_with_crds)
+async def test_pool_shrunk_and_deleted_release_with_event(
+    apiserver: Any, kube_namespace: str
+) -> None:
+    c = Cluster(apiserver, kube_namespace)
     await setup(c)
     await c.pool("p", "203.0.113.0/30")
     await c.pool("q", "198.51.100.0/30", autoAssign=False)
     await c.l2("l2")
-    async with running_controller(apiserver_with_crds):
+    async with running_controller(apiserver):
         await c.service("low", loadBalancerIP="203.0.113.1")
         await c.service("high", loadBalancerIP="203.0.113.3")
         await c.service("inq", annotations={"metallb.io/address-pool": "q"})
@@ -196,12 +185,12 @@ async def _empty(c: Cluster, name: str) -> bool:
     return await c.ips(name) == []
 
 
-async def test_pool_status_counts(apiserver_with_crds: Any) -> None:
-    c = Cluster(apiserver_with_crds)
+async def test_pool_status_counts(apiserver: Any, kube_namespace: str) -> None:
+    c = Cluster(apiserver, kube_namespace)
     await setup(c)
     await c.pool("p", "203.0.113.0/29", "2001:db8::/64")
     await c.l2("l2")
-    async with running_controller(apiserver_with_crds):
+    async with running_controller(apiserver):
         for i in range(3):
             await c.service(f"s{i}")
 
@@ -216,11 +205,11 @@ async def test_pool_status_counts(apiserver_with_crds: Any) -> None:
         assert s["availableIPv6"] == 2**63 - 1  # a /64 is clamped to int64
 
 
-async def test_assigned_but_not_announced_warns(apiserver_with_crds: Any) -> None:
-    c = Cluster(apiserver_with_crds)
+async def test_assigned_but_not_announced_warns(apiserver: Any, kube_namespace: str) -> None:
+    c = Cluster(apiserver, kube_namespace)
     await setup(c)
     await c.pool("lonely", "203.0.113.0/24")
-    async with running_controller(apiserver_with_crds) as app:
+    async with running_controller(apiserver) as app:
         await c.service("web")
         assert await wait_for(lambda: c.ips("web")) == ["203.0.113.0"]
         events = await wait_for(
@@ -259,12 +248,14 @@ async def _with_reason(c: Cluster, name: str, reason: str) -> list[dict[str, Any
     return [e for e in await c.events(name) if e.get("reason") == reason]
 
 
-async def test_invalid_config_reported_and_last_valid_kept(apiserver_with_crds: Any) -> None:
-    c = Cluster(apiserver_with_crds)
+async def test_invalid_config_reported_and_last_valid_kept(
+    apiserver: Any, kube_namespace: str
+) -> None:
+    c = Cluster(apiserver, kube_namespace)
     await setup(c)
     await c.pool("good", "203.0.113.0/24")
     await c.l2("l2")
-    async with running_controller(apiserver_with_crds):
+    async with running_controller(apiserver):
         await c.service("a")
         assert await wait_for(lambda: c.ips("a")) == ["203.0.113.0"]
         # Overlaps "good": the whole new config is refused, the last valid one stays.
@@ -283,10 +274,10 @@ async def _pool_events(c: Cluster, reason: str) -> list[dict[str, Any]]:
     return [e for e in listing["items"] if e.get("reason") == reason]
 
 
-async def test_klipper_daemonset_warns(apiserver_with_crds: Any) -> None:
+async def test_klipper_daemonset_warns(apiserver: Any, kube_namespace: str) -> None:
     from ironlb.kube.resources import DAEMONSETS
 
-    c = Cluster(apiserver_with_crds)
+    c = Cluster(apiserver, kube_namespace)
     await setup(c)
     await c.namespace("kube-system")
     await c.pool("p", "203.0.113.0/24")
@@ -299,7 +290,7 @@ async def test_klipper_daemonset_warns(apiserver_with_crds: Any) -> None:
             "namespace": "kube-system",
             "labels": {
                 "svccontroller.k3s.cattle.io/svcname": "web",
-                "svccontroller.k3s.cattle.io/svcnamespace": "default",
+                "svccontroller.k3s.cattle.io/svcnamespace": c.ns,
             },
         },
         "spec": {
@@ -311,7 +302,7 @@ async def test_klipper_daemonset_warns(apiserver_with_crds: Any) -> None:
         },
     }
     await c.akube.create(DAEMONSETS, ds)
-    async with running_controller(apiserver_with_crds):
+    async with running_controller(apiserver):
         await c.service("web")
         events = await wait_for(
             lambda: _with_reason(c, "web", "AnotherLoadBalancer"), what="Klipper warning"
@@ -319,16 +310,14 @@ async def test_klipper_daemonset_warns(apiserver_with_crds: Any) -> None:
         assert "svclb-web-1a2b3c4d" in events[0]["message"]
 
 
-async def test_metrics_and_health(apiserver_with_crds: Any) -> None:
+async def test_metrics_and_health(apiserver: Any, kube_namespace: str) -> None:
     import aiohttp
 
-    c = Cluster(apiserver_with_crds)
+    c = Cluster(apiserver, kube_namespace)
     await setup(c)
     await c.pool("p", "203.0.113.0/30")
     await c.l2("l2")
-    async with running_controller(
-        apiserver_with_crds, metrics_port=0, metrics_host="127.0.0.1"
-    ) as app:
+    async with running_controller(apiserver, metrics_port=0, metrics_host="127.0.0.1") as app:
         await c.service("s")
         await wait_for(lambda: c.ips("s"))
         base = f"http://127.0.0.1:{app.metrics_port}"
@@ -348,17 +337,17 @@ async def test_metrics_and_health(apiserver_with_crds: Any) -> None:
                     assert r.status == 200
 
 
-async def test_status_flapping_between_writers_warns(apiserver_with_crds: Any) -> None:
-    c = Cluster(apiserver_with_crds)
+async def test_status_flapping_between_writers_warns(apiserver: Any, kube_namespace: str) -> None:
+    c = Cluster(apiserver, kube_namespace)
     await setup(c)
     await c.pool("p", "203.0.113.0/24")
     await c.l2("l2")
-    async with running_controller(apiserver_with_crds):
+    async with running_controller(apiserver):
         await c.service("web")
         assert await wait_for(lambda: c.ips("web")) == ["203.0.113.0"]
         foreign = {"status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.99"}]}}}
         for round_ in range(4):
-            await c.akube.patch(SERVICES, "web", foreign, "default", subresource="status")
+            await c.akube.patch(SERVICES, "web", foreign, c.ns, subresource="status")
             # The controller puts its address back each time.
             assert await wait_for(lambda: _is(c, "web", ["203.0.113.0"]), what=f"rewrite {round_}")
             if await _with_reason(c, "web", "AnotherLoadBalancer"):

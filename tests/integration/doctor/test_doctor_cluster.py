@@ -1,11 +1,11 @@
-"""doctor, status and migrate-configmap against a live API (the emulator, through the
-real kubernetes client): each mistake built in the cluster is reported; a healthy
+"""doctor, status and migrate-configmap against a live API (a real kube-apiserver, through
+the real kubernetes client): each mistake built in the cluster is reported; a healthy
 cluster reports nothing."""
 
 from __future__ import annotations
 
-import contextlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -18,30 +18,33 @@ from ironlb.kube.client import (
     EVENTS,
     IPADDRESSPOOLS,
     L2ADVERTISEMENTS,
-    NAMESPACES,
     NODES,
     SERVICES,
-    AlreadyExists,
     Kube,
 )
 from speaker.bgp.session_state import PeerState, build_object
 from tests.unit.doctor import objects as o
 
 
+@dataclass
+class Cluster:
+    kube: Kube
+    kubeconfig: str
+    ns: str  # where the test's Services live
+
+
 @pytest.fixture
-def cluster(apiserver_with_crds: Any) -> tuple[Kube, str]:
-    kube = Kube(apiserver_with_crds.api_client())
-    for ns in ("metallb-system", "kube-system", "default"):
-        # A real cluster (and the emulator) already has default and kube-system.
-        with contextlib.suppress(AlreadyExists):
-            kube.create(NAMESPACES, {"metadata": {"name": ns}})
+def cluster(apiserver: Any, kube_namespace: str) -> Cluster:
+    kube = Kube(apiserver.api_client())
+    apiserver.ensure_namespace("metallb-system")  # default and kube-system are always there
     kube.create(IPADDRESSPOOLS, o.pool("web", "203.0.113.10-203.0.113.11"))
     kube.create(L2ADVERTISEMENTS, o.l2adv("web-l2", "web"))
-    return kube, apiserver_with_crds.kubeconfig
+    return Cluster(kube, apiserver.kubeconfig, kube_namespace)
 
 
-def add_service(kube: Kube, name: str, *ips: str) -> None:
-    svc = o.service(name, *ips, pool_name="web" if ips else None)
+def add_service(c: Cluster, name: str, *ips: str) -> None:
+    kube = c.kube
+    svc = o.service(name, *ips, ns=c.ns, pool_name="web" if ips else None)
     status = svc.pop("status")
     created = kube.create(SERVICES, svc)
     if ips:
@@ -49,27 +52,36 @@ def add_service(kube: Kube, name: str, *ips: str) -> None:
         kube.replace(SERVICES, created, subresource="status")
 
 
+def klipper_daemonset(name: str, image: str) -> dict[str, Any]:
+    """o.daemonset made whole: a real apiserver wants a selector matching the template."""
+    ds = o.daemonset(name, "kube-system", image)
+    labels = {"app": name}
+    ds["spec"]["selector"] = {"matchLabels": labels}
+    ds["spec"]["template"]["metadata"] = {"labels": labels}
+    return ds
+
+
 def doctor(kubeconfig: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
     code = main(["doctor", "--kubeconfig", kubeconfig, "-o", "json"])
     return code, json.loads(capsys.readouterr().out)
 
 
-def test_healthy_cluster(cluster: tuple[Kube, str], capsys: pytest.CaptureFixture[str]) -> None:
-    kube, kubeconfig = cluster
-    add_service(kube, "shop", "203.0.113.10")
-    code, report = doctor(kubeconfig, capsys)
+def test_healthy_cluster(cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
+    add_service(cluster, "shop", "203.0.113.10")
+    code, report = doctor(cluster.kubeconfig, capsys)
     assert (code, report["findings"]) == (0, [])
     assert report["source"] == "cluster"
 
 
-def test_mistakes_in_cluster(cluster: tuple[Kube, str], capsys: pytest.CaptureFixture[str]) -> None:
-    kube, kubeconfig = cluster
-    add_service(kube, "shop", "203.0.113.10")
-    add_service(kube, "cart", "203.0.113.11")
-    add_service(kube, "waiting")
-    kube.create(EVENTS, o.event("Service", "waiting", "AllocationFailed", "no available IPs"))
+def test_mistakes_in_cluster(cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
+    kube, kubeconfig = cluster.kube, cluster.kubeconfig
+    add_service(cluster, "shop", "203.0.113.10")
+    add_service(cluster, "cart", "203.0.113.11")
+    add_service(cluster, "waiting")
+    event = o.event("Service", "waiting", "AllocationFailed", "no available IPs", ns=cluster.ns)
+    kube.create(EVENTS, event)
     kube.create(IPADDRESSPOOLS, o.pool("dark", "203.0.113.64/28"))
-    kube.create(DAEMONSETS, o.daemonset("svclb-web-1", "kube-system", "rancher/klipper-lb:v0.4"))
+    kube.create(DAEMONSETS, klipper_daemonset("svclb-web-1", "rancher/klipper-lb:v0.4"))
     cm = o.configmap("config", "metallb-system", {"config": "address-pools: []\n"})
     kube.create(CONFIGMAPS, cm)
     k3s = o.node("cp1")
@@ -99,10 +111,10 @@ def test_mistakes_in_cluster(cluster: tuple[Kube, str], capsys: pytest.CaptureFi
 
 
 def test_status_and_migrate_from_cluster(
-    cluster: tuple[Kube, str], capsys: pytest.CaptureFixture[str]
+    cluster: Cluster, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    kube, kubeconfig = cluster
-    add_service(kube, "shop", "203.0.113.10")
+    kube, kubeconfig = cluster.kube, cluster.kubeconfig
+    add_service(cluster, "shop", "203.0.113.10")
     assert main(["status", "--kubeconfig", kubeconfig]) == 0
     out = capsys.readouterr().out
     assert "shop" in out and "203.0.113.10" in out and "50.0%" in out

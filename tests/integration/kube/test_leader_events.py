@@ -1,4 +1,5 @@
-"""Leader election, events and the informer → queue → reconcile pipeline on the emulator."""
+"""Leader election, events and the informer → queue → reconcile pipeline on the real
+kube-apiserver."""
 
 from __future__ import annotations
 
@@ -20,11 +21,11 @@ def kube_for(server) -> Kube:
     return Kube(load_api_client(server.kubeconfig), timeout=5)
 
 
-def candidate(kube: Kube, identity: str, log: list[str]) -> LeaderElector:
+def candidate(kube: Kube, ns: str, identity: str, log: list[str]) -> LeaderElector:
     return LeaderElector(
         kube,
         "ironlb-controller",
-        "default",
+        ns,
         identity,
         lease_duration=1.0,
         renew_deadline=0.6,
@@ -34,10 +35,13 @@ def candidate(kube: Kube, identity: str, log: list[str]) -> LeaderElector:
     )
 
 
-async def test_one_leader_at_a_time_and_a_fast_handover_on_release(apiserver) -> None:
+async def test_one_leader_at_a_time_and_a_fast_handover_on_release(
+    apiserver, kube_namespace
+) -> None:
+    ns = kube_namespace
     kube = kube_for(apiserver)
     log: list[str] = []
-    a, b = candidate(kube, "a", log), candidate(kube, "b", log)
+    a, b = candidate(kube, ns, "a", log), candidate(kube, ns, "b", log)
     task_a = asyncio.create_task(a.run())
     await asyncio.wait_for(a.leading.wait(), 10)
     task_b = asyncio.create_task(b.run())
@@ -48,7 +52,7 @@ async def test_one_leader_at_a_time_and_a_fast_handover_on_release(apiserver) ->
     a.stop()
     await asyncio.wait_for(task_a, 10)
     await asyncio.wait_for(b.leading.wait(), 10)  # released: b takes over
-    lease = await asyncio.to_thread(kube.get, LEASES, "ironlb-controller", "default")
+    lease = await asyncio.to_thread(kube.get, LEASES, "ironlb-controller", ns)
     assert lease["spec"]["holderIdentity"] == "b"
     assert lease["spec"]["leaseTransitions"] >= 1
     b.stop()
@@ -56,12 +60,13 @@ async def test_one_leader_at_a_time_and_a_fast_handover_on_release(apiserver) ->
     assert log == ["a started", "a stopped", "b started", "b stopped"]
 
 
-def test_events_are_written_and_aggregated(apiserver) -> None:
+def test_events_are_written_and_aggregated(apiserver, kube_namespace) -> None:
+    ns = kube_namespace
     kube = kube_for(apiserver)
     svc = kube.create(
         SERVICES,
         {
-            "metadata": {"name": "web", "namespace": "default"},
+            "metadata": {"name": "web", "namespace": ns},
             "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
         },
     )
@@ -70,7 +75,7 @@ def test_events_are_written_and_aggregated(apiserver) -> None:
         recorder.record(svc, WARNING, "AllocationFailed", "no available IPs in pool p1")
     recorder.record(svc, "Normal", "IPAllocated", "Assigned IP [203.0.113.5]")
     core = k8s.CoreV1Api(apiserver.api_client())
-    events = core.list_namespaced_event("default").items
+    events = core.list_namespaced_event(ns).items
     seen = sorted((e.reason, e.count, e.involved_object.name, e.type) for e in events)
     assert seen == [
         ("AllocationFailed", 3, "web", "Warning"),
@@ -79,13 +84,14 @@ def test_events_are_written_and_aggregated(apiserver) -> None:
     assert all(e.involved_object.uid == svc["metadata"]["uid"] for e in events)
 
 
-async def test_informer_feeds_a_work_queue_and_reconcilers_read_the_cache(apiserver) -> None:
+async def test_informer_feeds_a_work_queue_and_reconcilers_read_the_cache(
+    apiserver, kube_namespace
+) -> None:
+    ns = kube_namespace
     kube = kube_for(apiserver)
     cache = Cache()
     queue: WorkQueue[Request] = WorkQueue()
-    informer = Informer(
-        kube, SERVICES, cache, lambda _r, ns, name: queue.add(Request(ns, name)), "default"
-    )
+    informer = Informer(kube, SERVICES, cache, lambda _r, n, name: queue.add(Request(n, name)), ns)
     seen: dict[str, str | None] = {}
 
     async def reconcile(req: Request) -> Result:
@@ -98,13 +104,13 @@ async def test_informer_feeds_a_work_queue_and_reconcilers_read_the_cache(apiser
         asyncio.create_task(run_workers(queue, reconcile, 2)),
     ]
     body = {
-        "metadata": {"name": "web", "namespace": "default"},
+        "metadata": {"name": "web", "namespace": ns},
         "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
     }
     await informer.wait_synced(10)
     await asyncio.to_thread(kube.create, SERVICES, body)
     await async_wait_until(lambda: None if seen.get("web") == "LoadBalancer" else seen, 10)
-    await asyncio.to_thread(kube.delete, SERVICES, "web", "default")
+    await asyncio.to_thread(kube.delete, SERVICES, "web", ns)
     await async_wait_until(lambda: None if "web" in seen and seen["web"] is None else seen, 10)
     informer.stop()
     queue.shut_down()

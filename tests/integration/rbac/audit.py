@@ -1,7 +1,8 @@
 """Least-privilege audit of the ironlb role's RBAC (a tool, not a test: ~20 s per grant).
 
 For every verb of every rule, and every resource of a rule naming several, drop just that
-grant, run the real controller and speaker against the RBAC-enforcing emulator for a while
+grant, run the real controller and speaker against a real kube-apiserver (RBAC enforced, a fresh
+one per run) for a while
 (assign, announce over L2 and BGP, then delete the Service) and report whether a 403
 appeared. "unused" means this scenario never needed the grant, not that no code path does.
 
@@ -23,7 +24,7 @@ from typing import Any
 from ironlb.kube.resources import SERVICES
 from ironlb.netns import Topology, cleanup_stale
 from tests.integration.rbac import harness
-from tests.plugins.emulator import CRD_DIR, start_apiserver
+from tests.plugins.kubeapi import KubeApiServer, resolve_binaries
 
 Docs = list[dict[str, Any]]
 
@@ -49,7 +50,10 @@ def mutations(docs: Docs, only: str | None) -> Iterator[tuple[str, Docs]]:
 def run(docs: Docs, seconds: float) -> dict[str, list[str]]:
     harness.rendered_rbac = lambda: docs  # type: ignore[assignment]
     workdir = Path(tempfile.mkdtemp(prefix="ironlb-rbac-audit-"))
-    server = start_apiserver(workdir, [CRD_DIR], authorization="rbac")
+    binaries = resolve_binaries()
+    if isinstance(binaries, str):
+        raise SystemExit(f"no kube-apiserver: {binaries}")
+    server = KubeApiServer(binaries, workdir / "kubeapi").start()
     cleanup_stale("ilb-rb")
     topo = Topology.from_dict({"lan": (harness.NODE, "peer")}, prefix="ilb-rb")
     lab = harness.RbacLab(server, topo, workdir)
@@ -60,13 +64,13 @@ def run(docs: Docs, seconds: float) -> dict[str, list[str]]:
         lab.build_network()
         lab.start_speaker()
         time.sleep(seconds)
-        lab.admin.delete(SERVICES, "web", "default")
+        lab.admin.delete(SERVICES, "web", harness.APP_NS)
         time.sleep(4)
         return {n: harness.forbidden_lines(lab.log(n))[:1] for n in ("controller", "speaker")}
     finally:
         lab.close()
         topo.teardown()
-        server.close()
+        server.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

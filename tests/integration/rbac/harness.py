@@ -1,10 +1,10 @@
-"""An RBAC-enforcing emulator holding the ironlb role's rendered RBAC, ServiceAccount
-kubeconfigs, and the real controller (root namespace) and speaker (its own network namespace)
-running with nothing but those credentials.
+"""A real kube-apiserver (RBAC enforced) holding the ironlb role's rendered RBAC,
+ServiceAccount kubeconfigs (bound TokenRequest tokens), and the real controller (root
+namespace) and speaker (its own network namespace) running with nothing but those credentials.
 
 The speaker opens raw sockets on its interfaces, so it only ever runs inside the `ilb-rb-node1`
 namespace: `lan` (198.51.100.11/24) on a bridge shared with `ilb-rb-peer` (198.51.100.2, the
-BGP peer address, where nothing listens). The emulator listens on 127.0.0.1 in the root
+BGP peer address, where nothing listens). The apiserver listens on 127.0.0.1 in the root
 namespace; a socat unix-socket forwarder makes the same 127.0.0.1:<port> reach it from the
 node (as tests/netns/l2/harness.py does).
 """
@@ -30,7 +30,6 @@ from ironlb.kube.resources import (
     ENDPOINTSLICES,
     IPADDRESSPOOLS,
     L2ADVERTISEMENTS,
-    NAMESPACES,
     NODES,
     PODS,
     SECRETS,
@@ -38,7 +37,6 @@ from ironlb.kube.resources import (
     Resource,
 )
 from ironlb.netns import Proc, Topology, wait_until
-from tests.plugins.emulator import RunningApiserver
 
 REPO = Path(__file__).resolve().parents[3]
 ROLE = REPO / "collections/ansible_collections/ironlb/baremetal/roles/ironlb"
@@ -47,6 +45,7 @@ NODE = "node1"
 NODE_IP = "198.51.100.11"
 PEER_IP = "198.51.100.2"
 POOL = "203.0.113.0/28"
+APP_NS = "rbac-web"  # where the Service the controller and speaker serve lives
 PYTHON = sys.executable
 CONTROLLER_SA = "ironlb-controller"
 SPEAKER_SA = "ironlb-speaker"
@@ -73,7 +72,8 @@ FORBIDDEN_MARKERS = ('" 403 ', "forbidden", "Forbidden")
 
 
 class RbacLab:
-    def __init__(self, server: RunningApiserver, topo: Topology, workdir: Path) -> None:
+    def __init__(self, server: Any, topo: Topology, workdir: Path) -> None:
+        """`server`: the kube-apiserver (a tests.plugins.kubeapi scope or server)."""
         self.server = server
         self.topo = topo
         self.workdir = workdir
@@ -93,12 +93,12 @@ class RbacLab:
         return self.admin.get(resource, meta["name"], meta.get("namespace"))
 
     def apply_rbac(self) -> None:
-        self.create(NAMESPACES, {"metadata": {"name": NS}})
+        self.server.ensure_namespace(NS)
         for doc in rendered_rbac():
             self.create(KINDS[doc["kind"]], doc)
         for sa in (CONTROLLER_SA, SPEAKER_SA):
             path = self.workdir / f"{sa}.kubeconfig"
-            self.kubeconfigs[sa] = self.server.thread.service_account_kubeconfig(NS, sa, path)
+            self.kubeconfigs[sa] = self.server.service_account_kubeconfig(NS, sa, path)
 
     def kube_as(self, account: str) -> Kube:
         from kubernetes import client, config
@@ -149,10 +149,11 @@ class RbacLab:
             "spec": {"nodeName": NODE, "containers": [{"name": "speaker", "image": "ironlb"}]},
         }
         self.create(PODS, pod)
+        self.server.ensure_namespace(APP_NS)
         self.create(
             SERVICES,
             {
-                "metadata": {"name": "web", "namespace": "default"},
+                "metadata": {"name": "web", "namespace": APP_NS},
                 "spec": {"type": "LoadBalancer", "ports": [{"port": 80, "protocol": "TCP"}]},
             },
         )
@@ -161,7 +162,7 @@ class RbacLab:
             {
                 "metadata": {
                     "name": "web-1",
-                    "namespace": "default",
+                    "namespace": APP_NS,
                     "labels": {"kubernetes.io/service-name": "web"},
                 },
                 "addressType": "IPv4",

@@ -1,5 +1,5 @@
 """The ironlb role's RBAC, enforced: the real controller and speaker run with nothing but
-their ServiceAccount tokens against an RBAC-enforcing emulator and do their whole job
+their ServiceAccount tokens against a real kube-apiserver (Node,RBAC) and do their whole job
 (sufficient), while the promised denials hold (least): the speaker cannot write Services,
 the controller cannot read Secrets."""
 
@@ -25,6 +25,7 @@ from ironlb.kube.resources import (
 )
 from ironlb.netns import wait_until
 from tests.integration.rbac.harness import (
+    APP_NS,
     CONTROLLER_SA,
     NODE,
     NS,
@@ -33,7 +34,7 @@ from tests.integration.rbac.harness import (
     RbacLab,
     forbidden_lines,
 )
-from tests.plugins.emulator import CRD_DIR, start_apiserver
+from tests.plugins.kubeapi import KubeApiServer
 
 PREFIX = "ilb-rb"
 pytestmark = pytest.mark.timeout(120)
@@ -41,31 +42,32 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.fixture(scope="module")
 def lab(
-    netns_topology_module: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
+    kube_apiserver: KubeApiServer,
+    netns_topology_module: Callable[..., Any],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RbacLab]:
     if shutil.which("socat") is None:
-        pytest.skip("needs socat (Debian package socat) to reach the emulator from a namespace")
+        pytest.skip("needs socat (Debian package socat) to reach the apiserver from a namespace")
     workdir = tmp_path_factory.mktemp("rbac-lab")
-    # TLS: kubectl sends bearer tokens only over HTTPS
-    server = start_apiserver(workdir, [CRD_DIR], authorization="rbac", tls=True)
-    lab: RbacLab | None = None
-    try:
-        topo = netns_topology_module({"lan": (NODE, "peer")}, prefix=PREFIX)
-        lab = RbacLab(server, topo, workdir)
-        lab.apply_rbac()
-        lab.seed()
-        lab.start_controller()
-        lab.build_network()
-        lab.start_speaker()
-        yield lab
-    finally:
-        if lab is not None:
-            lab.close()
-        server.close()
+    # the shared server for this whole module: reset when the module is done
+    with kube_apiserver.scope() as server:
+        lab: RbacLab | None = None
+        try:
+            topo = netns_topology_module({"lan": (NODE, "peer")}, prefix=PREFIX)
+            lab = RbacLab(server, topo, workdir)
+            lab.apply_rbac()
+            lab.seed()
+            lab.start_controller()
+            lab.build_network()
+            lab.start_speaker()
+            yield lab
+        finally:
+            if lab is not None:
+                lab.close()
 
 
 def _ingress(lab: RbacLab) -> str | None:
-    svc = lab.admin.get(SERVICES, "web", "default")
+    svc = lab.admin.get(SERVICES, "web", APP_NS)
     ingress = (svc.get("status") or {}).get("loadBalancer", {}).get("ingress") or []
     return ingress[0].get("ip") if ingress else None
 
@@ -79,7 +81,7 @@ def test_controller_works_with_only_its_service_account(lab: RbacLab) -> None:
     wait_until(assigned, 30, interval=0.2)
     ip = _ingress(lab)
     assert ip is not None and ip.startswith("203.0.113.")
-    svc = lab.admin.get(SERVICES, "web", "default")
+    svc = lab.admin.get(SERVICES, "web", APP_NS)
     assert svc["metadata"]["annotations"]["metallb.io/ip-allocated-from-pool"] == "lan"
 
     def pool_status() -> str | None:
@@ -89,7 +91,7 @@ def test_controller_works_with_only_its_service_account(lab: RbacLab) -> None:
     wait_until(pool_status, 15, interval=0.2)
 
     def allocated_event() -> str | None:  # Events are written in the background
-        events = lab.admin.list(EVENTS, "default")["items"]
+        events = lab.admin.list(EVENTS, APP_NS)["items"]
         reasons = {e.get("reason") for e in events if e["involvedObject"]["name"] == "web"}
         return None if "IPAllocated" in reasons else f"Event reasons so far: {reasons}"
 
@@ -139,15 +141,15 @@ def test_least_privilege_denials(lab: RbacLab) -> None:
     speaker = lab.kube_as(SPEAKER_SA)
     controller = lab.kube_as(CONTROLLER_SA)
     # the speaker reads Services but cannot write them or their status
-    assert speaker.get(SERVICES, "web", "default")["metadata"]["name"] == "web"
+    assert speaker.get(SERVICES, "web", APP_NS)["metadata"]["name"] == "web"
     err = _denied(
-        lambda: speaker.patch(SERVICES, "web", {"metadata": {"labels": {"x": "y"}}}, "default")
+        lambda: speaker.patch(SERVICES, "web", {"metadata": {"labels": {"x": "y"}}}, APP_NS)
     )
     assert (
         'services "web" is forbidden: User "system:serviceaccount:metallb-system:ironlb-speaker"'
-        ' cannot patch resource "services" in API group "" in the namespace "default"'
+        f' cannot patch resource "services" in API group "" in the namespace "{APP_NS}"'
     ) in str(err)
-    _denied(lambda: speaker.patch(SERVICES, "web", {"status": {}}, "default", subresource="status"))
+    _denied(lambda: speaker.patch(SERVICES, "web", {"status": {}}, APP_NS, subresource="status"))
     _denied(lambda: speaker.create(IPADDRESSPOOLS, {"metadata": {"name": "x", "namespace": NS}}))
     # the controller reads no Secrets, anywhere, not even by name
     err = _denied(lambda: controller.list(SECRETS, NS))
@@ -164,7 +166,7 @@ def test_least_privilege_denials(lab: RbacLab) -> None:
 @pytest.mark.parametrize(
     ("account", "args", "answer"),
     [
-        (SPEAKER_SA, ("patch", "services", "-n", "default"), "no"),
+        (SPEAKER_SA, ("patch", "services", "-n", APP_NS), "no"),
         (SPEAKER_SA, ("update", "services", "--subresource=status", "-A"), "no"),
         (SPEAKER_SA, ("watch", "secrets", "-n", NS), "yes"),
         (SPEAKER_SA, ("get", "secrets", "-n", "default"), "no"),

@@ -1,10 +1,12 @@
-"""Fixture: an L2 lab (bridge, 3 node namespaces with speakers, a client) on the emulator."""
+"""Fixture: an L2 lab (bridge, 3 node namespaces with speakers, a client) on the real
+kube-apiserver (tests/plugins/kubeapi.py)."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,19 +18,21 @@ PREFIX = "ilb-l2"
 
 @pytest.fixture
 def l2lab_factory(
-    netns_topology: Callable[..., object], apiserver_with_crds: object, tmp_path: Path
+    netns_topology: Callable[..., object], apiserver: Any, kube_namespace: str, tmp_path: Path
 ) -> Iterator[Callable[..., L2Lab]]:
     if shutil.which("socat") is None:
-        pytest.skip("needs socat (Debian package socat) to reach the emulator from namespaces")
+        pytest.skip("needs socat (Debian package socat) to reach the apiserver from namespaces")
     labs: list[L2Lab] = []
 
     def build(
         extra_hosts: tuple[str, ...] = (), start: bool = True, bgp: bool = False, pods: bool = False
     ) -> L2Lab:
         topo = netns_topology(L2Lab.spec(NODES3, extra_hosts), prefix=PREFIX)
-        api = apiserver_with_crds
-        kube = Kube(api.api_client())  # type: ignore[attr-defined]
-        lab = L2Lab(topo, kube, api.url, api.kubeconfig, tmp_path, NODES3, extra_hosts)  # type: ignore[attr-defined]
+        kube = Kube(apiserver.api_client())
+        lab = L2Lab(
+            topo, kube, apiserver.url, apiserver.kubeconfig, tmp_path, NODES3, extra_hosts,
+            app_ns=kube_namespace,
+        )  # fmt: skip
         labs.append(lab)
         lab.bgp = bgp
         lab.pods = pods

@@ -1,12 +1,14 @@
 """An L2 lab in namespaces: a LAN bridge, node namespaces running real `ironlb speaker`s
-against the API emulator, a client whose kernel resolves ARP/NDP, and helpers to look at it.
+against a Kubernetes API (the tests' real kube-apiserver), a client whose kernel resolves
+ARP/NDP, and helpers to look at it.
 
 Shared by tests/netns/l2 and bench/l2_failover.py. Addresses: nodes 198.51.100.1x and
 2001:db8:100::1x on the LAN; Service addresses from 203.0.113.0/24 and 2001:db8:5::/64,
 on-link for the client. The lab plays kube-proxy (IPVS-style): every node has the Service
 addresses on `lo` with arp_ignore=1/arp_announce=2, so any node accepts the traffic but only
-the speaker answers ARP/NDP for it. The emulator listens on 127.0.0.1 in the root namespace;
+the speaker answers ARP/NDP for it. The API server listens on 127.0.0.1 in the root namespace;
 a unix-socket forwarder (socat) makes the same 127.0.0.1:<port> reach it from each node.
+The lab's Services, EndpointSlices and their Events live in `app_ns` (the test's own namespace).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ REPO = HERE.parents[2]
 PYTHON = sys.executable
 NS = "metallb-system"
 NODES3 = ("node1", "node2", "node3")
+SERVICEACCOUNTS = Resource("", "v1", "serviceaccounts", "ServiceAccount", True)
 VIP4 = "203.0.113.10"
 VIP6 = "2001:db8:5::10"
 SERVICE_ADDRS = (VIP4, VIP6, "203.0.113.20", "203.0.113.30", "2001:db8:5::20")
@@ -69,8 +72,10 @@ class L2Lab:
         workdir: Path,
         nodes: Iterable[str] = NODES3,
         extra_hosts: Iterable[str] = (),
+        app_ns: str = "default",
     ) -> None:
         self.topo = topo
+        self.app_ns = app_ns
         self.kube = kube
         self.api_port = urlparse(api_url).port
         self.kubeconfig = kubeconfig
@@ -152,7 +157,7 @@ class L2Lab:
 
     def seed(self, key: bytes = b"lab-heartbeat-key") -> None:
         self.create(NAMESPACES, {"metadata": {"name": NS}})
-        self.create(NAMESPACES, {"metadata": {"name": "default"}})
+        self.create(NAMESPACES, {"metadata": {"name": self.app_ns}})
         secret = {"secretkey": base64.b64encode(key).decode()}
         self.create(SECRETS, {"metadata": {"name": "memberlist", "namespace": NS}, "data": secret})
         self.create(
@@ -178,7 +183,7 @@ class L2Lab:
         self.create(
             SERVICES,
             {
-                "metadata": {"name": name, "namespace": "default"},
+                "metadata": {"name": name, "namespace": self.app_ns},
                 "spec": spec,
                 "status": {"loadBalancer": {"ingress": ingress}},
             },
@@ -188,7 +193,7 @@ class L2Lab:
         obj = {
             "metadata": {
                 "name": f"{service}-lab",
-                "namespace": "default",
+                "namespace": self.app_ns,
                 "labels": {"kubernetes.io/service-name": service},
             },
             "addressType": "IPv4",
@@ -199,7 +204,7 @@ class L2Lab:
             "ports": [{"port": PORT, "protocol": "TCP"}],
         }
         with contextlib.suppress(NotFound):
-            self.kube.delete(ENDPOINTSLICES, obj["metadata"]["name"], "default")
+            self.kube.delete(ENDPOINTSLICES, obj["metadata"]["name"], self.app_ns)
         self.kube.create(ENDPOINTSLICES, obj)
 
     def l2_statuses(self) -> list[dict[str, Any]]:
@@ -208,7 +213,8 @@ class L2Lab:
     def events(self, reason: str) -> list[dict[str, Any]]:
         from ironlb.kube.resources import EVENTS
 
-        return [e for e in self.kube.list(EVENTS, "default")["items"] if e.get("reason") == reason]
+        events = self.kube.list(EVENTS, self.app_ns)["items"]
+        return [e for e in events if e.get("reason") == reason]
 
     # ------------------------------------------------------------------ speakers
 
@@ -243,6 +249,8 @@ class L2Lab:
         if self.pods:
             from ironlb.kube.resources import PODS
 
+            # kube-controller-manager's job on a cluster: Pods need their ServiceAccount
+            self.create(SERVICEACCOUNTS, {"metadata": {"name": "default", "namespace": NS}})
             for node in self.nodes:
                 pod = {"metadata": {"name": f"speaker-{node}", "namespace": NS}}
                 pod["spec"] = {"nodeName": node, "containers": [{"name": "s", "image": "ironlb"}]}

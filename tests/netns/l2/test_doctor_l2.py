@@ -1,7 +1,7 @@
 """`ironlb doctor` against a live L2 lab: the LAN-level mistakes seen by real speakers.
 
-The doctor runs as a user would run it (the real CLI in a subprocess, against the lab's API
-emulator through a kubeconfig) after real speakers in node namespaces have met the mistake
+The doctor runs as a user would run it (the real CLI in a subprocess, against the lab's
+kube-apiserver through a kubeconfig) after real speakers in node namespaces have met the mistake
 on the wire: a rogue host holding a pool address (the DHCP overlap), and L2 Services that
 all land on one node (L2 expected to spread load). A healthy lab reports nothing.
 """
@@ -93,7 +93,7 @@ def test_doctor_reports_a_duplicate_address_a_speaker_met_on_the_lan(l2lab_facto
     assert report["exitCode"] == EXIT_ERRORS
     (dup,) = findings(report, "duplicate-address")
     assert dup["severity"] == "error"
-    assert dup["objects"] == ["Service default/dup", f"Node {owner}"]
+    assert dup["objects"] == [f"Service {lab.app_ns}/dup", f"Node {owner}"]
     assert DUP_IP in dup["why"] and lab.mac_of("rogue") in dup["why"].lower()
     assert "DHCP scope" in dup["fix"]
     # Nothing else is wrong with this lab: the duplicate is the whole story.
@@ -105,7 +105,7 @@ def test_doctor_reports_a_duplicate_address_a_speaker_met_on_the_lan(l2lab_facto
     print(text)  # the report a person sees (README material), shown with -s
     assert "ERROR (1)" in text
     assert "A Service address is already used by another host on the LAN" in text
-    assert "object: Service default/dup" in text and f"object: Node {owner}" in text
+    assert f"object: Service {lab.app_ns}/dup" in text and f"object: Node {owner}" in text
     assert "DHCP scope" in text
 
     # The LAN is fixed: the speaker's re-probe finds the address free and announces it, and

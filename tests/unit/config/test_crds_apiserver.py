@@ -1,9 +1,7 @@
-"""The CRD files registered in the API emulator: the real client and kubectl use them."""
+"""The CRD files installed in a real kube-apiserver: the real client and kubectl use them."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +39,12 @@ def create(api: client.CustomObjectsApi, obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def ensure_namespace(server: Any) -> None:
-    core = client.CoreV1Api(server.api_client())
-    core.create_namespace({"metadata": {"name": "metallb-system"}})
+    server.ensure_namespace("metallb-system")
 
 
-def test_seed_and_every_kind_round_trip_through_the_api(apiserver_with_crds: Any) -> None:
-    ensure_namespace(apiserver_with_crds)
-    api = client.CustomObjectsApi(apiserver_with_crds.api_client())
+def test_seed_and_every_kind_round_trip_through_the_api(apiserver: Any) -> None:
+    ensure_namespace(apiserver)
+    api = client.CustomObjectsApi(apiserver.api_client())
     for obj in objects(*sorted(SEED.glob("*.yaml")), GOOD):
         create(api, obj)
     listed = []
@@ -65,9 +62,9 @@ def test_seed_and_every_kind_round_trip_through_the_api(apiserver_with_crds: Any
     assert len(result.statuses) == 2
 
 
-def test_wrong_type_is_rejected_with_422(apiserver_with_crds: Any) -> None:
-    ensure_namespace(apiserver_with_crds)
-    api = client.CustomObjectsApi(apiserver_with_crds.api_client())
+def test_wrong_type_is_rejected_with_422(apiserver: Any) -> None:
+    ensure_namespace(apiserver)
+    api = client.CustomObjectsApi(apiserver.api_client())
     pool = objects(SEED / "kind-l2.yaml")[0]
     pool["spec"]["addresses"] = "172.18.255.200-172.18.255.250"  # a string, not a list
     with pytest.raises(ApiException) as info:
@@ -76,22 +73,11 @@ def test_wrong_type_is_rejected_with_422(apiserver_with_crds: Any) -> None:
     assert "addresses" in info.value.body
 
 
-def test_kubectl_shows_metallb_printer_columns(apiserver_with_crds: Any) -> None:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl binary not found on PATH")
-    ensure_namespace(apiserver_with_crds)
+def test_kubectl_shows_metallb_printer_columns(apiserver: Any, kubectl: Any) -> None:
+    ensure_namespace(apiserver)
     manifest = (SEED / "ip-address-pool.yaml").read_text()
-    base = [kubectl, "--kubeconfig", apiserver_with_crds.kubeconfig]
-    applied = subprocess.run(
-        [*base, "create", "-f", "-"], input=manifest, capture_output=True, text=True, timeout=60
-    )
-    assert applied.returncode == 0, applied.stderr
-    shown = subprocess.run(
-        [*base, "get", "ipaddresspools", "-n", "metallb-system"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert shown.returncode == 0, shown.stderr
+    kubectl("create", "-f", "-", input=manifest)
+    shown = kubectl("get", "ipaddresspools", "-n", "metallb-system")
     header, row = shown.stdout.splitlines()[:2]
     assert header.split() == ["NAME", "AUTO", "ASSIGN", "AVOID", "BUGGY", "IPS", "ADDRESSES"]
     assert row.split()[:4] == ["default-pool", "true", "false", '["192.168.1.240-192.168.1.250"]']

@@ -1,16 +1,23 @@
-"""LabelSelector.matches agrees with an independent implementation: the emulator's
-query-syntax selectors, fed `to_query()` of the same selector."""
+"""LabelSelector.matches agrees with the real kube-apiserver: every label combination of a
+small alphabet is a ConfigMap, and the server lists those matching `to_query()` of the same
+selector (the query syntax the controller's list/watch calls use)."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+import itertools
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ironlb.config.selectors import LabelSelector, Requirement, parse_selector
-from ironlb.emulator.selectors import parse_label_selector
+from ironlb.kube.client import CONFIGMAPS, Kube
 
-KEYS = st.sampled_from(["a", "b", "example.com/c"])
-VALUES = st.sampled_from(["", "x", "y", "z"])
+KEY_NAMES = ["a", "b", "example.com/c"]
+VALUE_NAMES = ["", "x", "y", "z"]
+KEYS = st.sampled_from(KEY_NAMES)
+VALUES = st.sampled_from(VALUE_NAMES)
 NONEMPTY = st.lists(st.sampled_from(["x", "y", "z"]), min_size=1, max_size=3, unique=True)
 
 
@@ -26,14 +33,44 @@ selectors = st.builds(
     st.dictionaries(KEYS, VALUES, max_size=2).map(lambda d: tuple(sorted(d.items()))),
     st.lists(requirements(), max_size=3, unique=True).map(tuple),
 )
-labels = st.dictionaries(KEYS, VALUES, max_size=3)
 
 
-@settings(max_examples=400)
-@given(selectors, labels)
-def test_matches_agrees_with_query_syntax_oracle(sel: LabelSelector, lbls: dict[str, str]) -> None:
-    oracle = parse_label_selector(sel.to_query())
-    assert sel.matches(lbls) == all(r.matches(lbls) for r in oracle)
+def every_label_set() -> dict[str, dict[str, str]]:
+    """Each key absent or holding each value: 5**3 label sets, by object name."""
+    out = {}
+    choices = [None, *VALUE_NAMES]
+    for i, combo in enumerate(itertools.product(choices, repeat=len(KEY_NAMES))):
+        out[f"l{i:03d}"] = {k: v for k, v in zip(KEY_NAMES, combo, strict=True) if v is not None}
+    return out
+
+
+@pytest.fixture
+def selector_objects(
+    apiserver: Any, kube_namespace: str
+) -> tuple[Kube, str, dict[str, dict[str, str]]]:
+    kube = Kube(apiserver.api_client())
+    label_sets = every_label_set()
+    for name, labels in label_sets.items():
+        meta = {"name": name, "namespace": kube_namespace, "labels": labels}
+        kube.create(CONFIGMAPS, {"metadata": meta})
+    return kube, kube_namespace, label_sets
+
+
+@settings(
+    max_examples=300,
+    deadline=None,  # each example is an API round trip
+    # the fixtures are read-only for every example: the objects are made once
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(sel=selectors)
+def test_matches_agrees_with_the_apiserver(
+    sel: LabelSelector, selector_objects: tuple[Kube, str, dict[str, dict[str, str]]]
+) -> None:
+    kube, ns, label_sets = selector_objects
+    listed = kube.list(CONFIGMAPS, ns, label_selector=sel.to_query())["items"]
+    served = {o["metadata"]["name"] for o in listed}
+    mine = {name for name, labels in label_sets.items() if sel.matches(labels)}
+    assert mine == served, sel.to_query()
 
 
 @given(selectors)
