@@ -35,6 +35,12 @@ test: $(BIN)/pytest
 
 lint: test
 
+# OCI archives of the ironlb image and the lab cluster's images, without a registry
+# (tools/images/build; cache: ${IRONLB_IMAGE_CACHE:-/var/cache/ironlb/images}).
+.PHONY: image
+image:
+	tools/images/build
+
 lab: setup
 	@command -v nft >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq nftables >/dev/null; } || echo ">> the lab needs nftables (apt-get install nftables)"
 	$(BIN)/ironlb lab up --rollout
