@@ -78,6 +78,7 @@ BUILD_TIMEOUT = 45 * 60.0  # a cold build of the pinned release takes minutes on
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 15.0
 FIXTURES = ("kube_apiserver", "fresh_kube_apiserver")
+WORKDIR_PREFIX = "ironlb-kubeapi-"
 
 Obj = dict[str, Any]
 
@@ -334,7 +335,8 @@ def free_port() -> int:
 
 
 class _Process:
-    """One child process we started, stopped by its own pid only."""
+    """One child process we started, stopped by its own pid only. Its own session: a Ctrl-C
+    meant for pytest must not stop it before pytest's teardown has used it."""
 
     def __init__(self, name: str, argv: list[str], log: Path) -> None:
         self.name = name
@@ -342,8 +344,14 @@ class _Process:
         self.log = log
         with open(log, "ab") as out:
             self.popen = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
+        with open(log.with_name("pids"), "a") as pids:
+            pids.write(f"{self.popen.pid}\n")
 
     @property
     def alive(self) -> bool:
@@ -365,6 +373,33 @@ class _Process:
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def cleanup_stale(tmp: Path | None = None) -> list[str]:
+    """Remove what a test run killed outright (SIGKILL, a CI timeout) left behind: its
+    etcd and kube-apiserver (only pids it recorded whose command line still names its
+    directory, so a reused pid is never touched) and its directory. Runs whose pytest is
+    alive are left alone."""
+    removed = []
+    for workdir in Path(tmp or tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+        try:
+            owner = int((workdir / "owner").read_text())
+        except (OSError, ValueError):
+            continue  # not started by this code, or still being set up
+        if Path(f"/proc/{owner}").exists():
+            continue
+        pids = (workdir / "pids").read_text().split() if (workdir / "pids").exists() else []
+        for pid in map(int, pids):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(workdir).encode() in cmdline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(workdir, ignore_errors=True)
+        removed.append(str(workdir))
+    return removed
 
 
 # ------------------------------------------------------------------------------------- server
@@ -421,8 +456,9 @@ class KubeApiServer:
     ) -> None:
         self.binaries = binaries
         self._own_workdir = workdir is None
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="ironlb-kubeapi-"))
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
         self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "owner").write_text(f"{os.getpid()}\n")
         self.install_crds = crds
         self.extra_args = extra_args
         self.pki: Pki | None = None
@@ -435,6 +471,7 @@ class KubeApiServer:
         self.started_in = 0.0
         self._http: urllib3.PoolManager | None = None
         self._scoped = False
+        self._crds: list[str] = []  # installed by start(), served again after a restart
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -563,7 +600,7 @@ class KubeApiServer:
     def restart(self) -> None:
         """Restart kube-apiserver on the same port (same kubeconfig); etcd keeps the data."""
         self.stop_apiserver()
-        self._start_apiserver()
+        self.start_apiserver()
 
     def stop_apiserver(self) -> None:
         """Stop kube-apiserver only (etcd keeps running); :meth:`start_apiserver` resumes."""
@@ -571,7 +608,10 @@ class KubeApiServer:
             self.apiserver.stop()
 
     def start_apiserver(self) -> None:
+        """Start kube-apiserver again (after :meth:`stop_apiserver`); returns once it is
+        ready and serves the CRDs' resources again."""
         self._start_apiserver()
+        self.wait_crds_established(self._crds)
 
     # ----------------------------------------------------------------------- HTTP
 
@@ -611,11 +651,17 @@ class KubeApiServer:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = content_type
-        resp = self.http.request(method, self.url + path, body=data, headers=headers)
-        try:
-            decoded = json.loads(resp.data) if resp.data else None
-        except ValueError:
-            decoded = resp.data.decode(errors="replace")
+        deadline = time.monotonic() + 60
+        while True:
+            resp = self.http.request(method, self.url + path, body=data, headers=headers)
+            try:
+                decoded = json.loads(resp.data) if resp.data else None
+            except ValueError:
+                decoded = resp.data.decode(errors="replace")
+            # 429 while a resource's storage (re)initializes, e.g. CRDs after a restart
+            if resp.status != 429 or 429 in ok or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         if resp.status not in ok:
             raise KubeApiError(f"{method} {path}: {resp.status} {decoded}")
         return resp.status, decoded
@@ -703,6 +749,7 @@ class KubeApiServer:
                     self.request("POST", CRDS.path(), doc, ok=(201, 409))
                     names.append(doc["metadata"]["name"])
         self.wait_crds_established(names)
+        self._crds = names
 
     def wait_crds_established(self, names: list[str], timeout: float = 60.0) -> None:
         """Wait until every CRD in `names` is Established and its resources are served."""
@@ -717,8 +764,9 @@ class KubeApiServer:
             if conditions.get("Established") == "True":
                 group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
                 versions = [v["name"] for v in crd["spec"]["versions"] if v.get("served")]
+                ok = (200, 404, 429)  # 429: its storage is still initializing
                 served = all(
-                    self.request("GET", f"/apis/{group}/{v}/{plural}", ok=(200, 404, 429))[0] == 200
+                    self.request("GET", f"/apis/{group}/{v}/{plural}", ok=ok)[0] == 200
                     for v in versions
                 )
             if served:
@@ -857,7 +905,7 @@ class KubeApiServer:
             view.close()
             try:
                 if self.apiserver is None or not self.apiserver.alive:
-                    self._start_apiserver()  # a test stopped it and failed before restarting
+                    self.start_apiserver()  # a test stopped it and failed before restarting
                 self.reset()
             finally:
                 self._scoped = False
@@ -968,7 +1016,9 @@ def unique_name(hint: str, limit: int = 63) -> str:
 
 @pytest.fixture(scope="session")
 def kube_apiserver() -> Iterator[KubeApiServer]:
-    server = KubeApiServer(require_binaries()).start()
+    binaries = require_binaries()
+    cleanup_stale()
+    server = KubeApiServer(binaries).start()
     try:
         yield server
     finally:

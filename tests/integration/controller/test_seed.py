@@ -6,6 +6,8 @@ from typing import Any
 
 from tests.integration.controller.harness import NS, Cluster, running_controller, wait_for
 
+ALLOCATED_FROM = "metallb.io/ip-allocated-from-pool"
+
 
 async def test_seed_hands_on_gets_first_address(apiserver: Any, kube_namespace: str) -> None:
     c = Cluster(apiserver, kube_namespace)
@@ -16,8 +18,12 @@ async def test_seed_hands_on_gets_first_address(apiserver: Any, kube_namespace: 
         await c.service("web")
         ips = await wait_for(lambda: c.ips("web"), what="web to get an address")
         assert ips == ["172.18.255.200"]
-        svc = await c.get_service("web")
-        assert svc["metadata"]["annotations"]["metallb.io/ip-allocated-from-pool"] == "kind-pool"
+
+        async def pool_annotation() -> str | None:  # written just after the status
+            svc = await c.get_service("web")
+            return (svc["metadata"].get("annotations") or {}).get(ALLOCATED_FROM)
+
+        assert await wait_for(pool_annotation, what="pool annotation") == "kind-pool"
         assert "IPAllocated" in await wait_for(lambda: c.reasons("web"), what="IPAllocated event")
 
 

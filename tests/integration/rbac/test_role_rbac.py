@@ -81,8 +81,13 @@ def test_controller_works_with_only_its_service_account(lab: RbacLab) -> None:
     wait_until(assigned, 30, interval=0.2)
     ip = _ingress(lab)
     assert ip is not None and ip.startswith("203.0.113.")
-    svc = lab.admin.get(SERVICES, "web", APP_NS)
-    assert svc["metadata"]["annotations"]["metallb.io/ip-allocated-from-pool"] == "lan"
+
+    def pool_annotation() -> str | None:  # written just after the status
+        svc = lab.admin.get(SERVICES, "web", APP_NS)
+        pool = (svc["metadata"].get("annotations") or {}).get("metallb.io/ip-allocated-from-pool")
+        return None if pool == "lan" else f"pool annotation {pool!r}"
+
+    wait_until(pool_annotation, 15, interval=0.2)
 
     def pool_status() -> str | None:
         status = lab.admin.get(IPADDRESSPOOLS, "lan", NS).get("status") or {}
