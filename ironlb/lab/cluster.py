@@ -1,11 +1,15 @@
 """`ironlb lab up|down|status`: the lab's lifecycle.
 
-``up`` builds the namespaces, starts the ToR (FRR + sshd), the API emulator (root namespace,
-127.0.0.1) with a unix-socket forwarder that makes the same 127.0.0.1:<port> reach it from
-every node namespace, and one node agent per node; it waits until the three Nodes are Ready.
+``up`` builds the machines a user would have: the namespaces and links, the ToR (FRR + sshd),
+an image registry on the ToR filled from ``make image``'s archives, and three nodes that are
+machines of their own (network, mount and UTS namespaces, own /etc, /run and disks, an sshd
+Ansible reaches them through; ``machine.py``), plus a forwarder from 127.0.0.1:<api_port> in
+the root namespace to node1's API server port. Kubernetes itself is not started here: the
+rollout's ``kubeadm`` role installs containerd's configuration, kubelet and kubeadm on the
+nodes and runs ``kubeadm init``/``join``, as on a real site.
 Every pid goes into the state file as soon as it exists, so ``down`` — also after a failed
-``up`` — stops everything by pid, sweeps any process left in a lab namespace, deletes the
-namespaces, the ToR's login user and the state directory.
+``up`` — stops everything (each node by its namespaces and cgroups), deletes the namespaces,
+the ToR's login user, the state directory and the nodes' disks.
 """
 
 from __future__ import annotations
@@ -16,24 +20,34 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ironlb.lab import topology
-from ironlb.lab.layout import Layout
+from ironlb.lab import gobuild, images, machine, registry, topology
+from ironlb.lab.layout import Layout, Node
 from ironlb.lab.shell import LabError, run
 from ironlb.lab.state import LabState
 from ironlb.lab.tor import start_tor
 from ironlb.netns.process import kill_pids, netns_inode, pids_in_netns
 
 REPO = Path(__file__).resolve().parents[2]
-CRDS = REPO / "ironlb" / "config" / "crds"
-REQUIRED_TOOLS = ("ip", "nft", "socat", "/usr/sbin/sshd", "/usr/lib/frr/zebra", "vtysh", "curl")
+REQUIRED_TOOLS = (
+    "ip",
+    "nft",
+    "socat",
+    "/usr/sbin/sshd",
+    "/usr/lib/frr/zebra",
+    "vtysh",
+    "curl",
+    "containerd",
+    "runc",
+    "skopeo",
+    "/usr/bin/docker-registry",
+    "/usr/lib/cni/bridge",
+    "nsenter",
+)
 Step = Callable[[str], None]
-# ClusterIPs come from the emulator's default 198.19.128.0/17: inside the lab's ranges, as they
-# appear in the nodes' nft rules.
 
 
 def missing_tools() -> list[str]:
@@ -104,89 +118,135 @@ def up(layout: Layout, step: Step = lambda _msg: None) -> LabState:
 def _up(layout: Layout, state: LabState, step: Step) -> None:
     logs = layout.state_dir / "logs"
     logs.mkdir(exist_ok=True)
-    step("network namespaces (3 nodes, ToR, client)")
+    timer = _Phases(step)
+    timer.start("pinned Kubernetes binaries (tools/gobuild; cached after the first build)")
+    bins = gobuild.bin_dir("kubernetes")
+    state.k8s_bin_dir = str(bins)
+    state.k8s_sha256 = gobuild.sha256sums("kubernetes", ("kubeadm", "kubelet"))
+    timer.start("images (tools/images; cached after the first build)")
+    built = images.manifest()
+    archives = images.lab_archives(built)
+    state.ironlb_image_archive = str(images.archive_of("ironlb", built))
+    timer.start("network namespaces (3 nodes, ToR, client)")
     topology.build(layout)
-    step("ToR router: FRR and sshd (vtysh login shell)")
+    timer.start("ToR router: FRR and sshd (vtysh login shell)")
     tor = start_tor(layout)
     state.pids.update(tor.pids)
     state.save(layout.state_file)
-    step("Kubernetes API emulator")
-    argv = [
-        sys.executable,
-        "-m",
-        "ironlb.emulator",
-        "--port",
-        str(layout.api_port),
-        "--kubeconfig",
-        str(layout.kubeconfig),
-        "--state",
-        str(layout.state_dir / "emulator-state.json"),
-        # RBAC enforced, as on a real cluster: pods get their ServiceAccount's token, so the
-        # rollout proves the ironlb role's least-privilege RBAC is enough (and kubectl sends
-        # bearer tokens only over HTTPS).
-        "--authorization",
-        "rbac",
-        "--tls",
-    ]
-    if CRDS.is_dir():
-        argv += ["--crds", str(CRDS)]
-    state.pids["emulator"] = _spawn(argv, logs / "emulator.log")
+    timer.start("image registry on the ToR (mirror of registry.k8s.io and docker.io)")
+    state.pids["registry"] = registry.start(layout)
     state.save(layout.state_file)
-    _wait(
-        lambda: _port_open(layout.api_port) and layout.kubeconfig.exists(),
-        30,
-        "the API emulator",
-        logs / "emulator.log",
-    )
-    step("API forwarders into the node namespaces")
+    registry.push(layout, archives, progress=step)
+    state.image_archives = {name: str(path) for path, name in archives}
+    state.ssh_dir = str(layout.state_dir / "ssh")
+    timer.start("nodes: own mount/UTS namespaces, /etc, /run, disks, cgroups, sshd")
+    key = _ssh_key(layout)
+    known_hosts = []
+    for node in layout.nodes:
+        machine.create(layout, node)
+        state.pids[f"sshd-{node.name}"] = machine.start_sshd(layout, node, key)
+        state.save(layout.state_file)
+        known_hosts.append(f"{node.ipv4} {machine.host_key(layout, node)}")
+    (layout.state_dir / "ssh" / "known_hosts").write_text("\n".join(known_hosts) + "\n")
+    _write_proxy(layout)
+    _wait(lambda: all(_ssh_ok(layout, n) for n in layout.nodes), 20, "sshd on every node")
+    timer.start("API forwarder (127.0.0.1 -> node1:6443, through a unix socket)")
+    node1 = layout.nodes[0]
     with contextlib.suppress(FileNotFoundError):
         layout.api_socket.unlink()
-    state.pids["api-forwarder"] = _spawn(
+    state.pids["api-forwarder-node1"] = _spawn(
         [
+            "ip",
+            "netns",
+            "exec",
+            node1.netns,
             "socat",
             f"UNIX-LISTEN:{layout.api_socket},fork,mode=600",
-            f"TCP:127.0.0.1:{layout.api_port}",
+            "TCP:127.0.0.1:6443",
         ],
         logs / "forwarder.log",
     )
     _wait(layout.api_socket.exists, 10, "the API socket")
-    for node in layout.nodes:
-        state.pids[f"forwarder-{node.name}"] = _spawn(
-            [
-                "ip",
-                "netns",
-                "exec",
-                node.netns,
-                "socat",
-                f"TCP-LISTEN:{layout.api_port},bind=127.0.0.1,fork,reuseaddr",
-                f"UNIX-CONNECT:{layout.api_socket}",
-            ],
-            logs / "forwarder.log",
-        )
-    state.save(layout.state_file)
-    step("node agents (kubelet + kube-proxy stand-ins)")
-    for node in layout.nodes:
-        argv = [
-            sys.executable,
-            "-m",
-            "ironlb.lab.agent",
-            "--prefix",
-            layout.prefix,
-            "--state-dir",
-            str(layout.state_dir),
-            "--node",
-            node.name,
-        ]
-        if node.index == 1:
-            argv.append("--controllers")
-        state.pids[f"agent-{node.name}"] = _spawn(argv, logs / f"agent-{node.name}.log")
-    state.save(layout.state_file)
-    _wait(
-        lambda: _ready_nodes(layout) == len(layout.nodes),
-        30,
-        "three Ready nodes",
-        logs / "agent-node1.log",
+    state.pids["api-forwarder"] = _spawn(
+        [
+            "socat",
+            f"TCP-LISTEN:{layout.api_port},bind=127.0.0.1,fork,reuseaddr",
+            f"UNIX-CONNECT:{layout.api_socket}",
+        ],
+        logs / "forwarder.log",
     )
+    state.save(layout.state_file)
+    timer.done()
+
+
+class _Phases:
+    """Prints each phase and, when the next starts, how long the last one took."""
+
+    def __init__(self, step: Step) -> None:
+        self.step = step
+        self.name: str | None = None
+        self.began = 0.0
+
+    def start(self, name: str) -> None:
+        self.done()
+        self.name, self.began = name, time.monotonic()
+        self.step(name)
+
+    def done(self) -> None:
+        if self.name is not None:
+            self.step(f"  {time.monotonic() - self.began:.1f} s")
+        self.name = None
+
+
+def _ssh_key(layout: Layout) -> str:
+    """The lab's root key for the nodes (Ansible's connection); returns the public half."""
+    folder = layout.state_dir / "ssh"
+    folder.mkdir(parents=True, exist_ok=True)
+    key = folder / "id_ed25519"
+    if not key.exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", layout.prefix, "-f", str(key)])
+    return key.with_suffix(".pub").read_text().strip()
+
+
+def _write_proxy(layout: Layout) -> None:
+    """ssh's ProxyCommand for the nodes: open the TCP connection inside the namespace of the
+    node that owns the address ssh asks for (the root namespace has no route to the LAN)."""
+    cases = "".join(f"  {n.ipv4}) ns={n.netns} ;;\n" for n in layout.nodes)
+    proxy = layout.state_dir / "ssh" / "proxy"
+    proxy.write_text(
+        "#!/bin/sh\n"
+        "# ProxyCommand for the lab's nodes: proxy ADDRESS\n"
+        f'case "$1" in\n{cases}  *) echo "not a lab node: $1" >&2; exit 1 ;;\nesac\n'
+        'exec ip netns exec "$ns" socat STDIO TCP:127.0.0.1:22\n'
+    )
+    proxy.chmod(0o755)
+
+
+def ssh_argv(layout: Layout, node: Node) -> list[str]:
+    """ssh to ``node`` as Ansible does (through its namespace; no root-namespace route)."""
+    folder = layout.state_dir / "ssh"
+    return [
+        "ssh",
+        "-i",
+        str(folder / "id_ed25519"),
+        "-o",
+        f"UserKnownHostsFile={folder / 'known_hosts'}",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        f"ProxyCommand={folder / 'proxy'} %h",
+        "-o",
+        "BatchMode=yes",
+        f"root@{node.ipv4}",
+    ]
+
+
+def _ssh_ok(layout: Layout, node: Node) -> bool:
+    try:
+        run([*ssh_argv(layout, node), "true"], timeout=10)
+    except (LabError, subprocess.TimeoutExpired):
+        return False
+    return True
 
 
 def kubectl(layout: Layout, *args: str, check: bool = True) -> str:
@@ -217,9 +277,15 @@ def down(layout: Layout, step: Step = lambda _msg: None) -> list[str]:
         step("stopping node agents")
         kill_pids(agents, timeout=8.0)
         removed += [f"agent pid {p}" for p in agents]
+    for node in layout.nodes:
+        if machine.processes(layout, node) or machine.data_dir(layout, node).exists():
+            step(f"stopping {node.name} (kubelet, containerd, pods) and removing its disks")
+            machine.destroy(layout, node)
+            removed.append(f"node {node.name}")
+    machine.remove_pins(layout)
     others = [pid for name, pid in pids.items() if not name.startswith("agent-")]
     if others:
-        step("stopping the ToR, the emulator and the forwarders")
+        step("stopping the ToR, the registry and the forwarder")
         kill_pids(others, timeout=5.0)
         removed += [f"pid {p}" for p in others]
     for name, pid in pids.items():
@@ -239,6 +305,9 @@ def down(layout: Layout, step: Step = lambda _msg: None) -> list[str]:
     if layout.state_dir.exists():
         shutil.rmtree(layout.state_dir, ignore_errors=True)
         removed.append(str(layout.state_dir))
+    if layout.data_dir.exists():
+        shutil.rmtree(layout.data_dir, ignore_errors=True)
+        removed.append(str(layout.data_dir))
     return removed
 
 
@@ -261,6 +330,10 @@ def leftovers(layout: Layout) -> list[str]:
         found.append(f"user {layout.ssh_user}")
     if layout.state_dir.exists():
         found.append(str(layout.state_dir))
+    if layout.data_dir.exists():
+        found.append(str(layout.data_dir))
+    found += [f"cgroup {c}" for c in machine.leftover_cgroups(layout)]
+    found += [f"pid {p}" for n in layout.nodes for p in machine.processes(layout, n)]
     return found
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 NODE_COUNT = 3
 DEFAULT_PREFIX = "ilb-lab"
 DEFAULT_STATE_DIR = Path("/run/ironlb-lab")
+DATA_ROOT = Path("/var/lib/ironlb-lab")
 LAN_V4 = "198.51.100"
 LAN_V6 = "2001:db8:100"
 UPLINK_V4 = "198.19.1"
@@ -150,6 +151,15 @@ class Layout:
     @property
     def state_file(self) -> Path:
         return self.state_dir / "lab.json"
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the nodes keep their disks (containerd images, etcd, kubelet): not tmpfs."""
+        return DATA_ROOT / self.prefix
+
+    def cgroup_root(self, node: Node) -> str:
+        """kubelet's --cgroup-root on ``node``: each node's pods in their own subtree."""
+        return f"/{self.prefix}-{node.name}"
 
     @property
     def ssh_user(self) -> str:

@@ -10,10 +10,12 @@ class LabError(RuntimeError):
     """A lab step failed; the message names the step and what the command said."""
 
 
-def run(argv: Sequence[str], *, stdin: str | None = None, check: bool = True) -> str:
+def run(
+    argv: Sequence[str], *, stdin: str | None = None, check: bool = True, timeout: float = 60
+) -> str:
     """Run ``argv``; return stdout, or raise LabError naming the command and its stderr."""
     res = subprocess.run(
-        list(argv), input=stdin, capture_output=True, text=True, check=False, timeout=60
+        list(argv), input=stdin, capture_output=True, text=True, check=False, timeout=timeout
     )
     if check and res.returncode != 0:
         msg = (res.stderr or res.stdout).strip()

@@ -19,6 +19,13 @@ class LabState:
     client_netns: str
     mode: str = "l2"
     pids: dict[str, int] = field(default_factory=dict)
+    # What the rollout installs on the nodes: the pinned kubeadm/kubelet and their checksums,
+    # and the image archives (by image name) the registry was filled from.
+    k8s_bin_dir: str = ""
+    k8s_sha256: dict[str, str] = field(default_factory=dict)
+    image_archives: dict[str, str] = field(default_factory=dict)
+    ironlb_image_archive: str = ""
+    ssh_dir: str = ""
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

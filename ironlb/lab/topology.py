@@ -7,7 +7,7 @@
 
 The ToR holds the LAN bridge, so ARP from the nodes' speakers reaches it like a switch's SVI.
 In L2 mode the ToR reaches the service pool on the LAN (an on-link route), in BGP mode the
-speakers' more specific /32 routes win. Every pod CIDR is routed to its node on every node.
+speakers' more specific /32 routes win. Pod networking is the cluster's (the kubeadm role).
 """
 
 from __future__ import annotations
@@ -68,8 +68,6 @@ def _build_tor(layout: Layout) -> None:
             f"route add {layout.pool_v4} dev {layout.bridge} scope link",
         ],
     )
-    for node in layout.nodes:
-        ip_batch(tor, [f"route add {node.pod_cidr} via {node.ipv4}"])
 
 
 def _build_node(layout: Layout, node: Node) -> None:
@@ -99,15 +97,6 @@ def _build_node(layout: Layout, node: Node) -> None:
         f"addr add {node.ipv6}/64 dev {layout.lan_if} nodad",
         f"route add default via {layout.tor_lan_v4}",
         f"route add default via {layout.tor_lan_v6}",
-        # The pods' bridge (the lab's CNI): pods get addresses from the node's pod CIDR.
-        f"link add {layout.pod_bridge} type bridge",
-        f"link set {layout.pod_bridge} up",
-        f"addr add {node.pod_gateway}/24 dev {layout.pod_bridge}",
-    ]
-    lines += [
-        f"route add {other.pod_cidr} via {other.ipv4}"
-        for other in layout.nodes
-        if other.name != node.name
     ]
     ip_batch(node.netns, lines)
 
