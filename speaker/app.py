@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address, ip_address
 from typing import Any
 
-from prometheus_client import start_http_server
-
 from ironlb.aio import TimerDriver, install_signal_handlers
 from ironlb.config.validate import Config, build_config
 from ironlb.kube.cache import Cache
@@ -47,7 +45,7 @@ from ironlb.kube.resources import (
     Resource,
 )
 from ironlb.log import Secret, get_logger
-from speaker import drain, metrics
+from speaker import drain, health, metrics
 from speaker.desired import Snapshot, desired_l2
 from speaker.events import EventWriter
 from speaker.l2.rawsock import RawSockets, list_interfaces
@@ -174,7 +172,13 @@ class Speaker:
         self._responder_timer = TimerDriver(self.responder, lambda _now: self._flush_l2(), loop)
         self._setup_bgp()
         try:
-            start_http_server(self.opts.metrics_port, self.opts.metrics_address, metrics.REGISTRY)
+            health.serve(
+                self.opts.metrics_address,
+                self.opts.metrics_port,
+                metrics.REGISTRY,
+                loop,
+                ready=lambda: self._ready and not self._stopping,
+            )
         except OSError as err:
             where = f"{self.opts.metrics_address}:{self.opts.metrics_port}"
             raise StartupError(f"--metrics-port {where}: {err.strerror}") from None
