@@ -1,10 +1,11 @@
-"""`ironlb lab up|down|status|apiserver`: the one-box lab built from network namespaces."""
+"""`ironlb lab up|down|status`: the one-box lab built from network namespaces."""
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
 import json
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,9 +34,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     status = sub.add_parser("status", help="show the lab's namespaces, processes and Services")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_status)
-    api = sub.add_parser("apiserver", help="run the Kubernetes API emulator in the foreground")
-    api.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for ironlb.emulator")
-    api.set_defaults(func=cmd_apiserver)
     lab.set_defaults(func=lambda args: (lab.print_help(), 2)[1])
 
 
@@ -68,7 +66,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             if not result.ok:
                 return 1
         return 0
-    except (LabError, FrrError, SshdError, OSError) as exc:
+    except (LabError, FrrError, SshdError, OSError, subprocess.TimeoutExpired) as exc:
         # `cluster.up` has already removed what it made.
         console.print(f"[red]lab up failed[/]: {exc}")
         return 1
@@ -161,16 +159,3 @@ def _svc_row(svc: dict) -> dict:
         "external": ",".join(i.get("ip", "") for i in ingress),
         "ports": ",".join(str(p.get("port")) for p in svc.get("spec", {}).get("ports", []) or []),
     }
-
-
-def cmd_apiserver(args: argparse.Namespace) -> int:
-    import runpy
-    import sys
-
-    rest = [a for a in args.rest if a != "--"]
-    sys.argv = ["ironlb.emulator", *rest]
-    try:
-        runpy.run_module("ironlb.emulator", run_name="__main__")
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
