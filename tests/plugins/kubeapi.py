@@ -37,8 +37,14 @@ Fixtures:
     Runs the preinstalled kubectl against ``apiserver``; ``kube_namespace`` is its default
     namespace (its kubeconfig context's, so ``-n``/``-A`` and manifests override it).
 ``fresh_kube_apiserver`` (function)
-    A factory for servers of the test's own (seconds each), for what a shared server cannot
-    do: restart with its etcd wiped, or stop for good. Each is stopped when the test ends.
+    ``fresh_kube_apiserver(crds=True, extra_args=())``: a server of the test's own (about
+    5 s each), for what the shared one cannot do: other flags, or being stopped for good.
+    Each is stopped when the test ends.
+
+A test may also stop and start the shared kube-apiserver (``apiserver.stop_apiserver()`` /
+``start_apiserver()``; etcd keeps the data): the scope's end starts it again if need be.
+Every process is stopped by the pid this module started; a run killed outright leaves its
+pids and directory behind, and the next session removes them (:func:`cleanup_stale`).
 """
 
 from __future__ import annotations
