@@ -3,8 +3,9 @@
 Two "nodes" on this machine (local connection): one kubeadm worker whose containerd is a
 containerd of the test's own, one k3s agent whose image directory is a temporary directory.
 The archive is the small pause image, so the role is told that is the image the workloads run.
-The first run imports and drops the archive, the second changes nothing, and an archive that
-does not hold the configured image is refused with a message naming both.
+A check-mode run reports the changes and makes none, the first run imports and drops the
+archive, the second changes nothing, and an archive that does not hold the configured image is
+refused with a message naming both.
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ def _playbook(tmp: Path, daemon: Containerd, archive: Path, tag: str) -> tuple[P
     return tmp / "hosts.yml", tmp / "side-load.yml"
 
 
-def _run(tmp: Path, inventory: Path, playbook: Path) -> subprocess.CompletedProcess[str]:
+def _run(
+    tmp: Path, inventory: Path, playbook: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
     env = dict(
         os.environ,
         ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
@@ -82,7 +85,7 @@ def _run(tmp: Path, inventory: Path, playbook: Path) -> subprocess.CompletedProc
         PATH=f"{BIN}:{os.environ.get('PATH', '')}",
     )
     return subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook)],
+        [str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook), *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -103,6 +106,11 @@ def test_side_load_imports_once(
     (pause,) = [ref for ref in archives if ref.startswith("registry.k8s.io/pause:")]
     archive, tag = archives[pause], pause.rsplit(":", 1)[1]
     inventory, playbook = _playbook(tmp_path, node_containerd, archive, tag)
+
+    dry = _run(tmp_path, inventory, playbook, "--check", "--diff")
+    assert dry.returncode == 0, dry.stdout[-4000:]
+    assert _changed(dry.stdout)["localhost"] > 0, dry.stdout[-3000:]
+    assert pause not in node_containerd.ctr("images", "ls", "-q").stdout, "check mode imported"
 
     first = _run(tmp_path, inventory, playbook)
     assert first.returncode == 0, first.stdout[-4000:]
