@@ -2,14 +2,16 @@
 
 Prints figures against the targets of issue 3:
 - allocator decision time in-process (p50/p99, target p99 <= 100 us);
-- end-to-end assignments per second against the API emulator (real client over HTTP,
-  status + annotation patches and Events included);
+- end-to-end assignments per second against a real etcd + kube-apiserver (the tests' server,
+  `python -m tests.plugins.kubeapi serve`; real client over HTTPS, status + annotation
+  patches and Events included);
 - cold-start rebuild with 10,000 existing assignments (target <= 1 s): the restore of
   the allocator from the listed statuses, and the whole start-to-ready time;
-- peak RSS of this process (controller + bench client; the emulator runs in its own
-  process), target <= 200 MB.
+- peak RSS of this process (controller + bench client; etcd and kube-apiserver run in
+  their own processes), target <= 200 MB.
 
-Run: `.venv/bin/python bench/allocator.py [--count N] [--workers W]`.
+Run from the repository root: `.venv/bin/python bench/allocator.py [--count N] [--workers W]`
+(the binaries come from tools/gobuild, as for the tests).
 """
 
 from __future__ import annotations
@@ -46,7 +48,6 @@ from ironlb.kube.resources import (  # noqa: E402
 from ironlb.log import configure_logging  # noqa: E402
 
 NS = "metallb-system"
-CRDS = ROOT / "ironlb" / "config" / "crds"
 POOLS = {
     "bulk-a": ["198.18.0.0/17"],
     "bulk-b": ["198.18.128.0/17"],
@@ -162,34 +163,31 @@ def allocator_core(count: int) -> dict[str, float]:
 # -- end to end ------------------------------------------------------------------
 
 
-def start_emulator(tmp: Path) -> subprocess.Popen[bytes]:
+def start_kube_apiserver(tmp: Path) -> subprocess.Popen[bytes]:
+    """etcd + kube-apiserver with the metallb.io CRDs (dual-stack Service ranges
+    198.19.128.0/17 and 2001:db8:ffff::/112), in processes of their own so that this
+    process's RSS is the controller's. The kubeconfig appears once the server is ready."""
     kubeconfig = tmp / "kubeconfig"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ironlb.emulator",
-            "--kubeconfig",
-            str(kubeconfig),
-            "--crds",
-            str(CRDS),
-            "--service-cidr",
-            "198.19.128.0/17",
-            "--service-cidr",
-            "2001:db8:ffff::/112",
-            "--history",
-            "50000",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 30
-    while not (kubeconfig.exists() and b"server:" in kubeconfig.read_bytes()):
+    argv = [sys.executable, "-m", "tests.plugins.kubeapi", "serve", "--kubeconfig", str(kubeconfig)]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 900  # a cold tools/gobuild build takes minutes
+    while not kubeconfig.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("emulator did not start")
-        time.sleep(0.05)
+            stop(proc)
+            raise SystemExit("kube-apiserver did not start (python -m tests.plugins.kubeapi)")
+        time.sleep(0.1)
     return proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM: it stops etcd and kube-apiserver and removes their directory."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(60)
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
 
 
 def populate(kube: Kube, count: int) -> float:
@@ -255,7 +253,7 @@ def main() -> int:
     count = args.count
 
     with tempfile.TemporaryDirectory() as tmp:
-        proc = start_emulator(Path(tmp))
+        proc = start_kube_apiserver(Path(tmp))
         try:
             kube = Kube(load_api_client(str(Path(tmp) / "kubeconfig")))
             create_s = populate(kube, count)
@@ -269,11 +267,7 @@ def main() -> int:
             )
             total2, unique2 = check_unique(kube, count)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(30)
-            if proc.poll() is None:
-                proc.kill()
+            stop(proc)
     controller_rss = rss_mb()
     inproc = bench_decisions(count)
 

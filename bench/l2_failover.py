@@ -7,9 +7,11 @@ first success after it. "Unplanned" = the owner dies: SIGKILL of the daemon (iro
 speaker / keepalived parent + VRRP child) and its LAN link set down, so neither its data
 path nor any goodbye survives. "Planned" = SIGTERM. Also: ARP reply latency (arping, median)
 and replies/s under a bounded flood, for the speaker's address and for an address the
-owner's kernel answers itself.
+owner's kernel answers itself. The speakers watch a real etcd + kube-apiserver (the tests'
+server, tests/plugins/kubeapi.py; binaries from tools/gobuild) on 127.0.0.1.
 
 Run as root from the repository root:  .venv/bin/python bench/l2_failover.py [--runs 5]
+(namespaces are named <prefix>-node1...; --prefix changes the prefix, ilb-l2-bench).
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ironlb.emulator import EmulatorThread  # noqa: E402
 from ironlb.kube.client import Kube, load_api_client  # noqa: E402
 from ironlb.netns import Topology, wait_until  # noqa: E402
 from ironlb.netns.peers.keepalived import Keepalived  # noqa: E402
@@ -42,6 +43,7 @@ from tests.netns.l2.harness import (  # noqa: E402
     L2Lab,
     node_ip,
 )
+from tests.plugins.kubeapi import KubeApiServer, cleanup_stale, resolve_binaries  # noqa: E402
 
 PREFIX = "ilb-l2-bench"
 KA_VIP = "203.0.113.50"
@@ -313,6 +315,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--skip-keepalived", action="store_true")
+    p.add_argument("--prefix", default=PREFIX, help=f"network namespace prefix ({PREFIX})")
     p.add_argument("--membership-cost", action="store_true", help="only measure membership cost")
     p.add_argument(
         "--speaker-arg",
@@ -332,14 +335,20 @@ def main() -> int:
     if missing:
         print(f"missing tools: {', '.join(missing)}", file=sys.stderr)
         return 2
+    binaries = resolve_binaries()
+    if isinstance(binaries, str):
+        print(f"real kube-apiserver unavailable: {binaries}", file=sys.stderr)
+        return 2
+    cleanup_stale()
     work = Path(tempfile.mkdtemp(prefix="ilb-l2-bench-"))
-    emu = EmulatorThread(crd_dirs=[REPO / "ironlb" / "config" / "crds"]).start()
-    topo = Topology.from_dict(L2Lab.spec(), prefix=PREFIX)
+    server = KubeApiServer(binaries).start()  # etcd + kube-apiserver, metallb.io CRDs
+    topo = None
     lab = None
     try:
-        kubeconfig = str(emu.write_kubeconfig(work / "kubeconfig"))
+        topo = Topology.from_dict(L2Lab.spec(), prefix=args.prefix)
+        kubeconfig = server.kubeconfig
         kube = Kube(load_api_client(kubeconfig))
-        lab = L2Lab(topo, kube, emu.url, kubeconfig, work, NODES3)
+        lab = L2Lab(topo, kube, server.url, kubeconfig, work, NODES3)
         lab.speaker_args = tuple(args.speaker_arg)
         lab.build_network()
         lab.start_api_forwarders()
@@ -395,8 +404,9 @@ def main() -> int:
     finally:
         if lab is not None:
             lab.close()
-        topo.teardown()
-        emu.stop()
+        if topo is not None:
+            topo.teardown()
+        server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -45,6 +45,14 @@ A test may also stop and start the shared kube-apiserver (``apiserver.stop_apise
 ``start_apiserver()``; etcd keeps the data): the scope's end starts it again if need be.
 Every process is stopped by the pid this module started; a run killed outright leaves its
 pids and directory behind, and the next session removes them (:func:`cleanup_stale`).
+
+Outside pytest (the ironlb role's molecule scenario, bench/allocator.py), from the
+repository root: ``python -m tests.plugins.kubeapi serve --kubeconfig PATH`` starts the same
+server (CRDs installed; ``--no-crds``, ``--apiserver-arg=FLAG``), writes the admin kubeconfig
+to PATH once it is ready, prints one JSON line (``url``, ``kubeconfig``, ``pid``,
+``workdir``, ``started_s``) and runs until SIGTERM/SIGINT/SIGHUP; then it stops etcd and
+kube-apiserver and removes its directory and PATH. Python callers can also use
+:class:`KubeApiServer` directly (bench/l2_failover.py does).
 """
 
 from __future__ import annotations
@@ -1065,3 +1073,115 @@ def fresh_kube_apiserver(tmp_path: Path) -> Iterator[Callable[..., KubeApiServer
     finally:
         for server in made:
             server.stop()
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+class _Stopped(BaseException):
+    """SIGTERM/SIGINT/SIGHUP in :func:`serve`: unwinds whatever it interrupts, cleanup runs."""
+
+
+def serve(
+    kubeconfig: Path,
+    *,
+    crds: bool = True,
+    extra_args: tuple[str, ...] = (),
+    announce: Callable[[str], None] = print,
+) -> int:
+    """Run one server until a signal: write its admin kubeconfig to `kubeconfig` (atomically,
+    once the server is ready and the CRDs are served), announce a JSON line (url, kubeconfig,
+    pid, workdir, started_s), wait. On SIGTERM/SIGINT/SIGHUP, or when etcd or kube-apiserver
+    dies, stop both, remove the work directory and the kubeconfig. Returns the exit status."""
+
+    def stop_now(signum: int, _frame: Any) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # one stop is enough: let the cleanup finish
+        raise _Stopped(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, stop_now)
+    server: KubeApiServer | None = None
+    written = False
+    status = 0
+    try:
+        found = resolve_binaries()
+        if isinstance(found, str):
+            announce(json.dumps({"error": f"real kube-apiserver unavailable: {found}"}))
+            return 2
+        cleanup_stale()
+        server = KubeApiServer(found, crds=crds, extra_args=extra_args)
+        server.start()
+        kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+        partial = kubeconfig.with_name(f".{kubeconfig.name}.{os.getpid()}")
+        shutil.copyfile(server.kubeconfig, partial)
+        partial.chmod(0o600)
+        partial.replace(kubeconfig)  # a reader waiting for the file sees a ready server
+        written = True
+        announce(
+            json.dumps(
+                {
+                    "url": server.url,
+                    "kubeconfig": str(kubeconfig),
+                    "pid": os.getpid(),
+                    "workdir": str(server.workdir),
+                    "started_s": round(server.started_in, 2),
+                }
+            )
+        )
+        while True:
+            time.sleep(1.0)
+            dead = [p for p in (server.etcd, server.apiserver) if p is not None and not p.alive]
+            if dead:
+                announce(json.dumps({"error": f"{dead[0].name} exited", "log": dead[0].tail()}))
+                status = 1
+                break
+    except _Stopped:
+        pass
+    except KubeApiError as exc:
+        announce(json.dumps({"error": str(exc)}))
+        status = 1
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        if server is not None:
+            server.stop()
+        if written:
+            kubeconfig.unlink(missing_ok=True)
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.plugins.kubeapi",
+        description="The tests' real etcd + kube-apiserver, for use outside pytest "
+        "(molecule, benches). Run from the repository root.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    cmd = commands.add_parser(
+        "serve",
+        help="start one, write its admin kubeconfig, run until SIGTERM/SIGINT, clean up",
+        description=serve.__doc__,
+    )
+    cmd.add_argument("--kubeconfig", type=Path, required=True, help="where to write it")
+    cmd.add_argument("--no-crds", action="store_true", help="do not install the metallb.io CRDs")
+    cmd.add_argument(
+        "--apiserver-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="an extra kube-apiserver flag (repeatable), e.g. --apiserver-arg=--v=2",
+    )
+    args = parser.parse_args(argv)
+    return serve(
+        args.kubeconfig.absolute(),
+        crds=not args.no_crds,
+        extra_args=tuple(args.apiserver_arg),
+        announce=lambda line: print(line, flush=True),
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
