@@ -252,3 +252,46 @@ def test_nginx_answers_in_a_namespace_and_logs_to_stdout(
     assert (
         netns not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     )
+
+
+def test_pause_is_the_cri_sandbox(loaded: dict[str, Path], containerd: Containerd) -> None:
+    """RunPodSandbox through the CRI (crictl of tools/gobuild) starts our pause as the
+    sandbox_image, with the restrict_oom_score_adj and cgroupfs settings of the lab's nodes."""
+    out = subprocess.run(
+        [str(REPO / "tools/gobuild/build"), "--print-dir", "cri-tools"],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    crictl = Path(out.stdout.strip()) / "crictl"
+    if out.returncode != 0 or not crictl.exists():
+        pytest.skip(f"no crictl from tools/gobuild/build cri-tools: {out.stderr[-300:]}")
+    endpoint = f"unix://{containerd.socket}"
+    cli = [str(crictl), "--runtime-endpoint", endpoint, "--image-endpoint", endpoint]
+    pod = containerd.root / "sandbox.json"
+    pod.write_text(
+        json.dumps(
+            {
+                "metadata": {"name": "ilb-im-sandbox", "namespace": "default", "uid": "ilb-im"},
+                "linux": {"security_context": {"namespace_options": {"network": 2}}},
+                "log_directory": str(containerd.root / "pod-logs"),
+            }
+        )
+    )
+    made = subprocess.run([*cli, "runp", str(pod)], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    sandbox = made.stdout.strip()
+    try:
+        listed = subprocess.run(
+            [*cli, "pods", "-q", "--state", "ready"], capture_output=True, text=True
+        )
+        assert sandbox in listed.stdout
+        tasks = containerd.ctr("task", "ls").stdout
+        assert re.search(rf"^{sandbox}\s+\d+\s+RUNNING", tasks, re.M), tasks
+        image = json.loads(
+            subprocess.run([*cli, "inspectp", sandbox], capture_output=True, text=True).stdout
+        )
+        assert inspected["status"]["state"] == "SANDBOX_READY"
+    finally:
+        subprocess.run([*cli, "stopp", sandbox], capture_output=True, timeout=60)
+        subprocess.run([*cli, "rmp", sandbox], capture_output=True, timeout=60)
