@@ -288,7 +288,7 @@ def test_pause_is_the_cri_sandbox(loaded: dict[str, Path], containerd: Container
         assert sandbox in listed.stdout
         tasks = containerd.ctr("task", "ls").stdout
         assert re.search(rf"^{sandbox}\s+\d+\s+RUNNING", tasks, re.M), tasks
-        image = json.loads(
+        inspected = json.loads(
             subprocess.run([*cli, "inspectp", sandbox], capture_output=True, text=True).stdout
         )
         assert inspected["status"]["state"] == "SANDBOX_READY"
