@@ -3,11 +3,12 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := frr bird2 gobgpd exabgp keepalived openssh-server arping tcpdump sshpass iproute2 socat curl nftables prometheus \
-  containerd runc containernetworking-plugins buildah debootstrap skopeo docker-registry conntrack iptables openssl
+  containerd runc containernetworking-plugins buildah debootstrap debian-archive-keyring gcc libc6-dev \
+  skopeo docker-registry conntrack iptables openssl
 
 .PHONY: setup system-packages venv k8s-bins test lint lab lab-down clean
 
-setup: system-packages venv k8s-bins
+setup: system-packages venv k8s-bins image
 
 # The pinned Kubernetes, etcd, CoreDNS and crictl, built from the Go module proxy into
 # /var/cache/ironlb/gobuild (reused when warm; a cold build takes ~6-10 minutes on 2 cores).
@@ -18,10 +19,11 @@ $(BIN)/pytest:
 	$(MAKE) setup
 
 system-packages:
-	@if [ "$$(id -u)" = 0 ]; then \
+	@start=$$(date +%s); if [ "$$(id -u)" = 0 ]; then \
 	  echo ">> apt-get install $(APT_PACKAGES)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
-	else echo ">> not root: skipping apt packages ($(APT_PACKAGES))"; fi
+	else echo ">> not root: skipping apt packages ($(APT_PACKAGES))"; fi; \
+	echo ">> system-packages took $$(( $$(date +%s) - start ))s"
 
 venv:
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,8 +40,9 @@ lint: test
 # OCI archives of the ironlb image and the lab cluster's images, without a registry
 # (tools/images/build; cache: ${IRONLB_IMAGE_CACHE:-/var/cache/ironlb/images}).
 .PHONY: image
-image:
-	tools/images/build
+image: k8s-bins
+	@if [ "$$(id -u)" != 0 ]; then echo ">> not root: skipping the images (buildah and debootstrap need root)"; exit 0; fi; \
+	start=$$(date +%s); tools/images/build; echo ">> image took $$(( $$(date +%s) - start ))s"
 
 lab: setup
 	@command -v nft >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq nftables >/dev/null; } || echo ">> the lab needs nftables (apt-get install nftables)"

@@ -36,6 +36,7 @@ class RolloutResult:
     curl: list[str] = field(default_factory=list)
     log: Path | None = None
     tail: list[str] = field(default_factory=list)
+    changed_tasks: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -108,7 +109,13 @@ def run_playbook(
 
 
 def _parse(lines: list[str], result: RolloutResult) -> None:
+    task = ""
     for line in lines:
+        header = _TASK.match(line)
+        if header:
+            task = header.group(2)
+        elif line.startswith("changed: "):
+            result.changed_tasks.append(f"{task} {line.split(' ', 2)[1]}")
         match = _RECAP.match(line)
         if match:
             result.changed += int(match.group(3))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import ssl
 import subprocess
@@ -63,6 +64,11 @@ def lab() -> Iterator[Layout]:
     try:
         yield LAYOUT
     finally:
+        # The playbook and daemon logs outlive the lab, for a failed run's post-mortem.
+        keep = Path(f"/tmp/{LAYOUT.prefix}-logs")
+        shutil.rmtree(keep, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            shutil.copytree(LAYOUT.state_dir / "logs", keep)
         cluster.down(LAYOUT)
 
 
@@ -195,7 +201,7 @@ def test_kubectl_logs_exec_and_port_forward_work(lab: Layout) -> None:
 def test_second_site_run_changes_nothing(lab: Layout) -> None:
     result = rollout.run_site(lab, "l2")
     assert result.ok, "\n".join(result.tail)
-    assert result.changed == 0, "\n".join(result.tail)
+    assert result.changed == 0, result.changed_tasks
 
 
 def test_seed_hands_on_with_kubectl_and_curl(lab: Layout) -> None:
