@@ -38,7 +38,9 @@ def arr(items: Schema, desc: str = "") -> Schema:
 
 def obj(props: dict[str, Schema], desc: str = "", required: tuple[str, ...] = ()) -> Schema:
     out: Schema = {"description": desc} if desc else {}
-    out.update({"type": "object", "properties": props})
+    out["type"] = "object"
+    if props:  # kube-apiserver drops an empty `properties`: re-sending it is a change every run
+        out["properties"] = props
     if required:
         out["required"] = list(required)
     return out
