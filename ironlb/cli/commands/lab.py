@@ -25,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     lab.add_argument("--prefix", default=None, help=argparse.SUPPRESS)
     lab.add_argument("--state-dir", default=None, help=argparse.SUPPRESS)
     sub = lab.add_subparsers(dest="lab_command", metavar="ACTION")
-    up = sub.add_parser("up", help="build the lab (and with --rollout run site.yml against it)")
+    up = sub.add_parser(
+        "up", help="build the lab's machines (with --rollout: site.yml makes the cluster on them)"
+    )
     up.add_argument("--mode", choices=("l2", "bgp", "both"), default="both")
     up.add_argument("--rollout", action="store_true", help="run playbooks/site.yml on the lab")
     up.set_defaults(func=cmd_up)
@@ -55,9 +57,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         with console.status("building the lab") as status:
             cluster.up(layout, step=lambda msg: _step(console, status, msg))
-        console.print(f"[green]lab up[/]: kubeconfig {layout.kubeconfig}")
+        console.print(f"[green]lab up[/]: nodes, ToR, registry and client ready ({layout.prefix})")
         if not args.rollout:
-            console.print(f"  kubectl --kubeconfig {layout.kubeconfig} get nodes")
+            console.print(
+                "  the cluster comes from the rollout: "
+                "ansible-playbook -i inventory/lab playbooks/site.yml"
+            )
+            console.print(f"  then: kubectl --kubeconfig {layout.kubeconfig} get nodes")
             return 0
         modes = ["l2", "bgp"] if args.mode == "both" else [args.mode]
         for mode in modes:
@@ -65,11 +71,29 @@ def cmd_up(args: argparse.Namespace) -> int:
             rollout.show(result, console)
             if not result.ok:
                 return 1
+        _show_cluster(console, layout)
         return 0
     except (LabError, FrrError, SshdError, OSError, subprocess.TimeoutExpired) as exc:
         # `cluster.up` has already removed what it made.
         console.print(f"[red]lab up failed[/]: {exc}")
         return 1
+
+
+def _show_cluster(console: Console, layout: Layout) -> None:
+    """The seed's success criterion, as kubectl shows it."""
+    from ironlb.lab import cluster
+    from ironlb.lab.shell import LabError
+
+    console.print(f"\n$ export KUBECONFIG={layout.kubeconfig}")
+    for args in (
+        ("get", "nodes", "-o", "wide"),
+        ("-n", "metallb-system", "get", "pods", "-o", "wide"),
+    ):
+        console.print(f"$ kubectl {' '.join(args)}")
+        try:
+            console.print(cluster.kubectl(layout, *args), markup=False, highlight=False)
+        except LabError as exc:
+            console.print(f"[red]{exc}[/]")
 
 
 def _step(console: Console, status: object, msg: str) -> None:
