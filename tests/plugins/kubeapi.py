@@ -926,7 +926,7 @@ class KubeApiServer:
 
 
 class ApiserverScope:
-    """What a test sees of the shared server (the old emulator fixture's API, and more)."""
+    """What a test sees of the shared server."""
 
     def __init__(self, server: KubeApiServer) -> None:
         self.server = server
