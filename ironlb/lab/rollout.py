@@ -83,6 +83,7 @@ def run_playbook(
             argv,
             cwd=REPO,
             env=playbook_env(layout),
+            stdin=subprocess.DEVNULL,  # ansible refuses a non-blocking stdin (CI, background)
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
