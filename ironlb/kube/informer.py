@@ -13,7 +13,7 @@ Recovery, as client-go's reflector does it:
 - 410 Gone (the resourceVersion was compacted) or any other API error → list again, replace
   the cache and notify every key that changed or vanished;
 - a resourceVersion lower than the last one seen (a server whose history restarted: an
-  emulator without its state file, an etcd restore) → drop the stream and list again;
+  etcd restore) → drop the stream and list again;
 - every failure backs off exponentially with jitter; a successful list or clean stream resets;
   a stream that ends at once without a single event counts as a failure (no hot loop against
   a server that sheds watches).
@@ -254,7 +254,7 @@ class Informer:
         obj = event.get("object") or {}
         rv = (obj.get("metadata") or {}).get("resourceVersion")
         if rv and _older(str(rv), self.resource_version):
-            # A server whose history restarted (an emulator without state, an etcd restore):
+            # A server whose history restarted (an etcd restore from a backup):
             # our resourceVersion means nothing there, so start over from a list.
             self.stats.resets += 1
             self._reset_requested = True

@@ -115,11 +115,11 @@ def test_ironlb_runs_the_daemons_as_nobody_without_the_lab(
         "import importlib.util as u, os, json; "
         "print(json.dumps({'uid': os.getuid(), 'gid': os.getgid(), "
         "'absent': [m for m in ('ansible', 'netmiko', 'scapy', 'pyroute2', 'ironlb.lab', "
-        "'ironlb.emulator', 'ironlb.netns', 'pytest') if u.find_spec(m) is None]}))"
+        "'ironlb.netns', 'pytest') if u.find_spec(m) is None]}))"
     )
     facts = json.loads(containerd.run(image, "python3", "-c", probe, extra=("--read-only",)))
     assert facts["uid"] == 65534 and facts["gid"] == 65534
-    assert len(facts["absent"]) == 8, facts
+    assert len(facts["absent"]) == 7, facts
 
 
 @pytest.mark.parametrize(

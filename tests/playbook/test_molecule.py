@@ -8,7 +8,7 @@ K3S_BINARY(+K3S_BINARY_SHA256) / KUBEADM_BINARY set, and are printed as skipped 
 ironlb: the scenario's converge (twice: the second run must change nothing) and verify
 playbooks, with its inventory, run against the tests' real kube-apiserver
 (tests/plugins/kubeapi.py) instead of through `molecule test`, whose create/destroy steps
-start and stop the retired API emulator: everything applied, idempotence, the refusal
+start and stop a real kube-apiserver + etcd (`python -m tests.plugins.kubeapi serve`): everything applied, idempotence, the refusal
 beside MetalLB.
 """
 
