@@ -6,10 +6,10 @@ config. Both run as `molecule test`; steps needing real k3s/kubeadm binaries run
 K3S_BINARY(+K3S_BINARY_SHA256) / KUBEADM_BINARY set, and are printed as skipped otherwise.
 
 ironlb: the scenario's converge (twice: the second run must change nothing) and verify
-playbooks, with its inventory, run against the tests' real kube-apiserver
-(tests/plugins/kubeapi.py) instead of through `molecule test`, whose create/destroy steps
-start and stop a real kube-apiserver + etcd (`python -m tests.plugins.kubeapi serve`): everything applied, idempotence, the refusal
-beside MetalLB.
+playbooks, with its inventory, run against the session's real kube-apiserver
+(tests/plugins/kubeapi.py) rather than through `molecule test` (whose create/destroy start
+and stop one more with `python -m tests.plugins.kubeapi serve`): everything applied,
+idempotence, the refusal beside MetalLB.
 """
 
 from __future__ import annotations
