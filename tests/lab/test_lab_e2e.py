@@ -399,7 +399,7 @@ def test_l2_failover_when_the_owner_node_dies(lab: Layout) -> None:
         _node_power_on(owner)
     outage = out.strip()
     print(f"\nL2 failover in the lab (owner {owner} lost power): client outage {outage} s "
-          "(to the first answer: kube-proxy keeps the dead node's endpoint until NotReady)")  # fmt: skip
+          "(to the first answer; the dead node's endpoint stays until NotReady)")  # fmt: skip
     assert outage not in ("none", "norecovery"), outage
     assert _owner_node(ip) != owner
     wait_for(_all_speakers_ready, 180, f"{owner} and its speaker to come back")
