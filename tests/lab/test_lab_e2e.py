@@ -388,6 +388,7 @@ def _web_on_every_worker() -> bool:
     return bool(workers) and workers <= {p["spec"].get("nodeName") for p in pods}
 
 
+@pytest.mark.lab_extended
 def test_l2_failover_when_the_owner_node_dies(lab: Layout) -> None:
     ip = external_ip("default", "web")
     assert ip, "the seed hands-on test runs first"
@@ -412,6 +413,7 @@ def test_l2_failover_when_the_owner_node_dies(lab: Layout) -> None:
     wait_for(_all_speakers_ready, 180, f"{owner} and its speaker to come back")
 
 
+@pytest.mark.lab_extended
 def test_rollout_bgp_reaches_the_service_over_ecmp(lab: Layout) -> None:
     kubectl("delete", "-f", "-", stdin=SEED_CONFIG)
     # Keep verify.yml's Service, so its route can be checked on the ToR.
@@ -469,6 +471,7 @@ def _tor_neighbor(address: str, shutdown: bool) -> None:
     subprocess.run([*vtysh_argv(LAYOUT), *conf], capture_output=True, check=True)
 
 
+@pytest.mark.lab_extended
 def test_bgp_session_states_and_doctor_follow_the_router(lab: Layout) -> None:
     def all_up() -> dict[str, dict] | None:
         states = _session_states()
@@ -593,6 +596,7 @@ def _unblock_bfd() -> None:
     )  # fmt: skip
 
 
+@pytest.mark.lab_extended
 def test_bfd_down_on_the_router_side_is_reported_and_clears(lab: Layout) -> None:
     wait_for(_all_up_with_bfd, 60, "three Established sessions with BFD Up")
     [svc, *_] = _lb_services()
@@ -651,6 +655,7 @@ def _max_prefix(address: str, on: bool) -> None:
     _tor("configure terminal", "router bgp 64512", "address-family ipv4 unicast", line)
 
 
+@pytest.mark.lab_extended
 def test_a_router_refusing_the_prefixes_is_reported(lab: Layout) -> None:
     wait_for(_all_up_with_bfd, 60, "three Established sessions with BFD Up")
     running = _tor("show running-config")
@@ -732,8 +737,14 @@ def test_ironlb_runs_with_only_its_service_accounts_rights(lab: Layout) -> None:
     assert refused.value.code in (401, 403)
 
 
+def _last_mode() -> str:
+    """The mode the lab was last rolled out in (BGP only when the extended tests ran)."""
+    peers = json.loads(kubectl("get", "bgppeers", "-n", "metallb-system", "-o", "json"))
+    return "bgp" if peers["items"] else "l2"
+
+
 def test_check_mode_with_diff_predicts_no_change(lab: Layout) -> None:
-    result = rollout.run_playbook(lab, "site.yml", "bgp", extra=["--check", "--diff"])
+    result = rollout.run_playbook(lab, "site.yml", _last_mode(), extra=["--check", "--diff"])
     assert result.ok, "\n".join(result.tail)
     assert result.changed == 0, "\n".join(result.tail)
 
@@ -741,7 +752,9 @@ def test_check_mode_with_diff_predicts_no_change(lab: Layout) -> None:
 def test_reset_removes_ironlb_and_the_peering(lab: Layout) -> None:
     # ironlb and the peering only: the cluster stays for the checks below (kubeadm reset of the
     # nodes is the playbook's last play).
-    result = rollout.run_playbook(lab, "reset.yml", "bgp", extra=["--limit", "control,switches"])
+    result = rollout.run_playbook(
+        lab, "reset.yml", _last_mode(), extra=["--limit", "control,switches"]
+    )
     assert result.ok, "\n".join(result.tail)
     left = json.loads(
         kubectl("get", "daemonsets,deployments", "-n", "metallb-system", "-o", "json")
