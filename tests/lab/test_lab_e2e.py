@@ -449,6 +449,17 @@ def test_rollout_bgp_reaches_the_service_over_ecmp(lab: Layout) -> None:
     assert "Welcome to nginx!" in client_curl(ip).stdout
 
 
+EXCLUDED = "node.kubernetes.io/exclude-from-external-load-balancers"
+
+
+def _lb_nodes() -> list:  # type: ignore[type-arg]
+    """The lab nodes that may announce: kubeadm labels its control plane with EXCLUDED, and
+    speakers there announce nothing (as MetalLB's do)."""
+    nodes = json.loads(kubectl("get", "nodes", "-o", "json"))["items"]
+    excluded = {n["metadata"]["name"] for n in nodes if EXCLUDED in n["metadata"].get("labels", {})}
+    return [n for n in LAYOUT.nodes if n.name not in excluded]
+
+
 def _session_states() -> dict[str, dict]:
     out = kubectl("get", "bgpsessionstates", "-n", "metallb-system", "-o", "json")
     return {i["status"]["node"]: i["status"] for i in json.loads(out)["items"]}
@@ -475,7 +486,9 @@ def _tor_neighbor(address: str, shutdown: bool) -> None:
 def test_bgp_session_states_and_doctor_follow_the_router(lab: Layout) -> None:
     def all_up() -> dict[str, dict] | None:
         states = _session_states()
-        ok = len(states) == 3 and all(s["bgpStatus"] == "Established" for s in states.values())
+        ok = set(states) == {n.name for n in _lb_nodes()} and all(
+            s["bgpStatus"] == "Established" for s in states.values()
+        )
         return states if ok else None
 
     states = wait_for(all_up, 60, "three Established BGPSessionStates")
@@ -483,7 +496,7 @@ def test_bgp_session_states_and_doctor_follow_the_router(lab: Layout) -> None:
         ("lab-tor", "198.51.100.1", "Up")  # BGP mode runs native BFD with the ToR
     }
     assert _doctor_codes("bgp-session-down") == []
-    node = LAYOUT.nodes[0]
+    node = _lb_nodes()[0]
     _tor_neighbor(node.ipv4, shutdown=True)  # the switch side shuts the neighbor down
     try:
         wait_for(
@@ -519,7 +532,7 @@ def _tor(*commands: str) -> str:
 
 def _all_up_with_bfd() -> dict[str, dict] | None:
     states = _session_states()
-    ok = len(states) == 3 and all(
+    ok = set(states) == {n.name for n in _lb_nodes()} and all(
         s["bgpStatus"] == "Established" and s["bfdStatus"] == "Up" for s in states.values()
     )
     return states if ok else None
@@ -601,7 +614,7 @@ def test_bfd_down_on_the_router_side_is_reported_and_clears(lab: Layout) -> None
     wait_for(_all_up_with_bfd, 60, "three Established sessions with BFD Up")
     [svc, *_] = _lb_services()
     ip = svc["status"]["loadBalancer"]["ingress"][0]["ip"]
-    node = LAYOUT.nodes[1]  # not the node the previous test shut down: its Events are its own
+    node = _lb_nodes()[1]  # not the node the previous test shut down: its Events are its own
     wait_for(lambda: node.ipv4 in _kernel_hops(ip), 60, f"{node.ipv4} as a next hop for {ip}")
     before = _events("BGPSessionDown", node.name)
     _block_bfd(node.ipv4)
@@ -659,7 +672,7 @@ def _max_prefix(address: str, on: bool) -> None:
 def test_a_router_refusing_the_prefixes_is_reported(lab: Layout) -> None:
     wait_for(_all_up_with_bfd, 60, "three Established sessions with BFD Up")
     running = _tor("show running-config")
-    node = LAYOUT.nodes[2]
+    node = _lb_nodes()[-1]
     created = None
     services = _lb_services()
     if len(services) < 2:  # a second Service address, so that a limit of 1 is exceeded
