@@ -388,7 +388,6 @@ def _web_on_every_worker() -> bool:
     return bool(workers) and workers <= {p["spec"].get("nodeName") for p in pods}
 
 
-@pytest.mark.lab_extended
 def test_l2_failover_when_the_owner_node_dies(lab: Layout) -> None:
     ip = external_ip("default", "web")
     assert ip, "the seed hands-on test runs first"
@@ -413,7 +412,6 @@ def test_l2_failover_when_the_owner_node_dies(lab: Layout) -> None:
     wait_for(_all_speakers_ready, 180, f"{owner} and its speaker to come back")
 
 
-@pytest.mark.lab_extended
 def test_rollout_bgp_reaches_the_service_over_ecmp(lab: Layout) -> None:
     kubectl("delete", "-f", "-", stdin=SEED_CONFIG)
     # Keep verify.yml's Service, so its route can be checked on the ToR.
@@ -482,7 +480,6 @@ def _tor_neighbor(address: str, shutdown: bool) -> None:
     subprocess.run([*vtysh_argv(LAYOUT), *conf], capture_output=True, check=True)
 
 
-@pytest.mark.lab_extended
 def test_bgp_session_states_and_doctor_follow_the_router(lab: Layout) -> None:
     def all_up() -> dict[str, dict] | None:
         states = _session_states()
@@ -609,7 +606,6 @@ def _unblock_bfd() -> None:
     )  # fmt: skip
 
 
-@pytest.mark.lab_extended
 def test_bfd_down_on_the_router_side_is_reported_and_clears(lab: Layout) -> None:
     wait_for(_all_up_with_bfd, 60, "three Established sessions with BFD Up")
     [svc, *_] = _lb_services()
@@ -668,7 +664,6 @@ def _max_prefix(address: str, on: bool) -> None:
     _tor("configure terminal", "router bgp 64512", "address-family ipv4 unicast", line)
 
 
-@pytest.mark.lab_extended
 def test_a_router_refusing_the_prefixes_is_reported(lab: Layout) -> None:
     wait_for(_all_up_with_bfd, 60, "three Established sessions with BFD Up")
     running = _tor("show running-config")
